@@ -1,0 +1,70 @@
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+#include "contra/augment/pipeline.h"
+#include "contra/data/dataset.h"
+
+namespace contra::data {
+
+/// One training batch: two independently augmented views of the same images.
+struct TwoViewBatch {
+  /// view1, view2: [B, C, S, S] float32, normalised.
+  at::Tensor view1, view2;
+  /// index: [B] int64, dataset positions; label: [B] int64 (-1 unknown).
+  at::Tensor index, label;
+  int64_t epoch = 0;
+  /// Batch number within its epoch.
+  int64_t batch = 0;
+};
+
+struct LoaderOptions {
+  explicit LoaderOptions(int64_t batch_size) : batch_size_(batch_size) {}
+  /// Samples per batch (required).
+  TORCH_ARG(int64_t, batch_size);
+  /// Base seed: epoch e's order and every augmentation derive from (seed, e, batch, sample).
+  TORCH_ARG(uint64_t, seed) = 0;
+  /// Background augmentation threads (default 1).
+  TORCH_ARG(int64_t, workers) = 1;
+  /// Batches prepared ahead of the trainer, per worker (default 4).
+  TORCH_ARG(int64_t, prefetch) = 4;
+  /// Drop the last incomplete batch of each epoch (default true).
+  TORCH_ARG(bool, drop_last) = true;
+  /// Shuffle each epoch (default true).
+  TORCH_ARG(bool, shuffle) = true;
+};
+
+/// Streams TwoViewBatch-es over epochs without end, in order (epoch 0 batch 0, 1, ...), made by
+/// background threads into a bounded queue. The result is the same for any number of workers.
+/// Errors in a worker are re-thrown from next(). Destruction stops the workers promptly.
+class TwoViewLoader {
+ public:
+  TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipeline, LoaderOptions options,
+                int64_t start_epoch = 0);
+  ~TwoViewLoader();
+  TwoViewLoader(const TwoViewLoader&) = delete;
+  TwoViewLoader& operator=(const TwoViewLoader&) = delete;
+
+  /// Blocks until the next batch is ready.
+  TwoViewBatch next();
+  int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  /// Seconds next() spent waiting for data since construction.
+  double wait_seconds() const { return wait_seconds_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int64_t batches_per_epoch_ = 0;
+  double wait_seconds_ = 0.0;
+};
+
+}  // namespace contra::data

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages contra needs. Idempotent: does nothing when all are present.
+# Usage: scripts/install-deps.sh [--with-peer]   (--with-peer adds the Python reference peer)
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build ccache pkg-config
+      libtorch-dev libgloo-dev libopenblas0-openmp
+      zlib1g-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
+      libgtest-dev libgmock-dev libbenchmark-dev
+      dataset-fashion-mnist)
+if [ "${1:-}" = "--with-peer" ]; then pkgs+=(python3-torch python3-torchvision); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's reference BLAS must not win over OpenBLAS (matrix products ~40x slower).
+if command -v update-alternatives >/dev/null; then
+  for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do
+    cand=$(update-alternatives --list "$alt" 2>/dev/null | grep openblas-openmp | head -1 || true)
+    [ -n "$cand" ] && $SUDO update-alternatives --set "$alt" "$cand" >/dev/null 2>&1 || true
+  done
+fi
