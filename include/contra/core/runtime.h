@@ -1,0 +1,20 @@
+#pragma once
+#include <string>
+
+namespace contra {
+
+/// Sets LibTorch's intra-op threads; n <= 0 means all cores. Returns the count in effect.
+/// (LibTorch starts with one thread on these machines.)
+int set_threads(int n);
+
+/// Cores the process may use (sched affinity, else hardware_concurrency).
+int available_cores();
+
+/// The BLAS library the process actually loaded (from /proc/self/maps), e.g.
+/// "openblas-openmp (/usr/lib/.../libblas.so.3)", or "unknown".
+std::string blas_library();
+
+/// Measured float32 matrix-product speed in GFLOP/s on an n x n product (best of `repeats`).
+double measure_matmul_gflops(int n = 1024, int repeats = 5);
+
+}  // namespace contra

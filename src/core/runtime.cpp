@@ -1,0 +1,70 @@
+#include "contra/core/runtime.h"
+
+#include <sched.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+namespace contra {
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+int set_threads(int n) {
+  if (n <= 0) n = available_cores();
+  at::set_num_threads(n);
+  return at::get_num_threads();
+}
+
+std::string blas_library() {
+  // Warm up a product so a lazily-loaded BLAS is mapped before we look.
+  (void)torch::mm(torch::ones({8, 8}), torch::ones({8, 8}));
+  std::ifstream maps("/proc/self/maps");
+  std::string line, found;
+  while (std::getline(maps, line)) {
+    auto pos = line.find('/');
+    if (pos == std::string::npos) continue;
+    std::string path = line.substr(pos);
+    bool blas = path.find("libblas") != std::string::npos ||
+                path.find("libopenblas") != std::string::npos ||
+                path.find("libmkl") != std::string::npos;
+    if (!blas) continue;
+    std::string name = path.find("openblas") != std::string::npos ? "openblas"
+                       : path.find("mkl") != std::string::npos    ? "mkl"
+                                                                  : "reference BLAS";
+    if (path.find("openmp") != std::string::npos) name += "-openmp";
+    else if (path.find("pthread") != std::string::npos) name += "-pthread";
+    found = name + " (" + path + ")";
+    if (name.rfind("openblas", 0) == 0 || name.rfind("mkl", 0) == 0) return found;
+  }
+  return found.empty() ? "unknown" : found;
+}
+
+double measure_matmul_gflops(int n, int repeats) {
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    c = torch::mm(a, b);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, s);
+  }
+  return 2.0 * n * n * double(n) / best / 1e9;
+}
+
+}  // namespace contra
