@@ -1,0 +1,264 @@
+#include "contra/data/image_folder.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "contra/core/error.h"
+
+// Only the formats we document; stb reads from memory (we open files ourselves for clear errors).
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_MAX_DIMENSIONS (1 << 15)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+namespace contra::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Decoded images above this many pixels are refused (a 16k x 16k photo is 768 MiB as RGB).
+constexpr int64_t kMaxPixels = int64_t{1} << 28;
+constexpr uintmax_t kMaxFileBytes = uintmax_t{1} << 30;
+
+bool is_image_name(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+bool hidden(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+std::vector<unsigned char> read_file(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  CONTRA_CHECK(!ec, path, ": cannot read: ", ec.message());
+  CONTRA_CHECK(size > 0, path, ": empty file, not an image");
+  CONTRA_CHECK(size <= kMaxFileBytes, path, ": file is ", size, " bytes, too large for an image");
+  std::ifstream in(path, std::ios::binary);
+  CONTRA_CHECK(in.good(), path, ": cannot open: ", std::strerror(errno));
+  std::vector<unsigned char> data(static_cast<size_t>(size));
+  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size));
+  CONTRA_CHECK(static_cast<uintmax_t>(in.gcount()) == size, path, ": read error (got ",
+               in.gcount(), " of ", size, " bytes)");
+  return data;
+}
+
+/// Weights of a 1-D resampling from `in` source samples to `out` samples:
+/// area averaging when shrinking, bilinear (half-pixel centres) when enlarging. Each output
+/// sample's weights sum to 1, so a constant signal stays exactly constant.
+struct Taps {
+  std::vector<int> first;           // first source index per output
+  std::vector<int> count;           // number of taps per output
+  std::vector<float> weight;        // out * max_taps
+  int max_taps = 0;
+};
+
+Taps make_taps(int in, int out) {
+  Taps t;
+  t.first.resize(static_cast<size_t>(out));
+  t.count.resize(static_cast<size_t>(out));
+  const double scale = static_cast<double>(in) / out;
+  if (scale > 1.0) {
+    t.max_taps = static_cast<int>(std::ceil(scale)) + 1;
+    t.weight.assign(static_cast<size_t>(out) * t.max_taps, 0.0f);
+    for (int o = 0; o < out; ++o) {
+      const double lo = o * scale, hi = std::min<double>((o + 1) * scale, in);
+      const int i0 = static_cast<int>(std::floor(lo));
+      const int i1 = std::min(in, static_cast<int>(std::ceil(hi)));
+      double sum = 0.0;
+      int n = 0;
+      for (int i = i0; i < i1 && n < t.max_taps; ++i, ++n) {
+        const double w = std::min<double>(i + 1, hi) - std::max<double>(i, lo);
+        t.weight[static_cast<size_t>(o) * t.max_taps + n] = static_cast<float>(w);
+        sum += w;
+      }
+      for (int k = 0; k < n; ++k) {
+        t.weight[static_cast<size_t>(o) * t.max_taps + k] =
+            static_cast<float>(t.weight[static_cast<size_t>(o) * t.max_taps + k] / sum);
+      }
+      t.first[static_cast<size_t>(o)] = i0;
+      t.count[static_cast<size_t>(o)] = n;
+    }
+  } else {
+    t.max_taps = 2;
+    t.weight.assign(static_cast<size_t>(out) * 2, 0.0f);
+    for (int o = 0; o < out; ++o) {
+      double c = (o + 0.5) * scale - 0.5;
+      c = std::clamp(c, 0.0, static_cast<double>(in - 1));
+      const int i0 = static_cast<int>(std::floor(c));
+      const int i1 = std::min(i0 + 1, in - 1);
+      const double f = c - i0;
+      t.first[static_cast<size_t>(o)] = i0;
+      if (i1 == i0) {
+        t.count[static_cast<size_t>(o)] = 1;
+        t.weight[static_cast<size_t>(o) * 2] = 1.0f;
+      } else {
+        t.count[static_cast<size_t>(o)] = 2;
+        t.weight[static_cast<size_t>(o) * 2] = static_cast<float>(1.0 - f);
+        t.weight[static_cast<size_t>(o) * 2 + 1] = static_cast<float>(f);
+      }
+    }
+  }
+  return t;
+}
+
+/// Resizes pixels (h x w x c, interleaved) so the shorter side is `size`, centre-crops to
+/// size x size, and writes planar [c, size, size] to dst.
+void resize_center_crop(const unsigned char* pixels, int w, int h, int c, int size, uint8_t* dst) {
+  // The centre square of the source, side = shorter side, maps onto the output square.
+  const int side = std::min(w, h);
+  const int x0 = (w - side) / 2, y0 = (h - side) / 2;
+  const Taps tx = make_taps(side, size), ty = make_taps(side, size);
+
+  // Horizontal pass over the needed rows: [side rows][size][c] floats.
+  std::vector<float> tmp(static_cast<size_t>(side) * size * c);
+  for (int y = 0; y < side; ++y) {
+    const unsigned char* row = pixels + (static_cast<size_t>(y0 + y) * w + x0) * c;
+    float* trow = tmp.data() + static_cast<size_t>(y) * size * c;
+    for (int o = 0; o < size; ++o) {
+      const float* wts = tx.weight.data() + static_cast<size_t>(o) * tx.max_taps;
+      const int first = tx.first[static_cast<size_t>(o)], n = tx.count[static_cast<size_t>(o)];
+      for (int ch = 0; ch < c; ++ch) {
+        float acc = 0.0f;
+        for (int k = 0; k < n; ++k) acc += wts[k] * row[static_cast<size_t>(first + k) * c + ch];
+        trow[static_cast<size_t>(o) * c + ch] = acc;
+      }
+    }
+  }
+  // Vertical pass, writing planar output.
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (int o = 0; o < size; ++o) {
+    const float* wts = ty.weight.data() + static_cast<size_t>(o) * ty.max_taps;
+    const int first = ty.first[static_cast<size_t>(o)], n = ty.count[static_cast<size_t>(o)];
+    for (int x = 0; x < size; ++x) {
+      for (int ch = 0; ch < c; ++ch) {
+        float acc = 0.0f;
+        for (int k = 0; k < n; ++k) {
+          acc += wts[k] * tmp[(static_cast<size_t>(first + k) * size + x) * c + ch];
+        }
+        const float v = std::clamp(std::nearbyint(acc), 0.0f, 255.0f);
+        dst[ch * plane + static_cast<size_t>(o) * size + x] = static_cast<uint8_t>(v);
+      }
+    }
+  }
+}
+
+void load_one(const std::string& path, int channels, int size, uint8_t* dst) {
+  const std::vector<unsigned char> data = read_file(path);
+  CONTRA_CHECK(data.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), path,
+               ": too large");
+  const int len = static_cast<int>(data.size());
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(data.data(), len, &w, &h, &comp)) {
+    const char* why = stbi_failure_reason();
+    throw Error(c10::str(path, ": not a readable PNG/JPEG/BMP image (",
+                         why != nullptr ? why : "unknown error", ")"));
+  }
+  CONTRA_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxPixels, path,
+               ": image is ", w, "x", h, " pixels, too large (limit ", kMaxPixels, " pixels)");
+  struct Free {
+    void operator()(unsigned char* p) const { stbi_image_free(p); }
+  };
+  std::unique_ptr<unsigned char, Free> pixels(
+      stbi_load_from_memory(data.data(), len, &w, &h, &comp, channels));
+  if (!pixels) {
+    const char* why = stbi_failure_reason();
+    throw Error(c10::str(path, ": corrupt or unsupported image (",
+                         why != nullptr ? why : "unknown error", ")"));
+  }
+  resize_center_crop(pixels.get(), w, h, channels, size, dst);
+}
+
+}  // namespace
+
+ImageDataset load_image_folder(const std::string& root, const ImageFolderOptions& options) {
+  CONTRA_CHECK(options.size >= 1 && options.size <= 4096, "image folder: size must be in 1..4096, got ",
+               options.size);
+  CONTRA_CHECK(options.channels == 1 || options.channels == 3,
+               "image folder: channels must be 1 or 3, got ", options.channels);
+  CONTRA_CHECK(options.limit >= 0, "image folder: limit must be >= 0, got ", options.limit);
+
+  std::error_code ec;
+  CONTRA_CHECK(fs::exists(root, ec), root, ": image folder not found");
+  CONTRA_CHECK(fs::is_directory(root, ec), root, ": not a directory (expected root/<class>/<image>)");
+
+  std::vector<fs::path> class_dirs;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!hidden(it->path()) && it->is_directory(ec)) class_dirs.push_back(it->path());
+  }
+  CONTRA_CHECK(!ec, root, ": cannot list: ", ec.message());
+  CONTRA_CHECK(!class_dirs.empty(), root,
+               ": no class folders (expected root/<class>/<image>.{png,jpg,jpeg,bmp})");
+  std::sort(class_dirs.begin(), class_dirs.end());
+
+  ImageDataset ds;
+  std::vector<std::pair<std::string, int64_t>> files;
+  for (size_t k = 0; k < class_dirs.size(); ++k) {
+    ds.class_names.push_back(class_dirs[k].filename().string());
+    std::vector<fs::path> found;
+    for (fs::directory_iterator it(class_dirs[k], ec), end; !ec && it != end; it.increment(ec)) {
+      if (!hidden(it->path()) && is_image_name(it->path()) && it->is_regular_file(ec)) {
+        found.push_back(it->path());
+      }
+    }
+    CONTRA_CHECK(!ec, class_dirs[k].string(), ": cannot list: ", ec.message());
+    std::sort(found.begin(), found.end());
+    for (const auto& p : found) files.emplace_back(p.string(), static_cast<int64_t>(k));
+  }
+  CONTRA_CHECK(!files.empty(), root, ": no images in its ", class_dirs.size(),
+               " class folder(s) (expected .png, .jpg, .jpeg or .bmp files)");
+  if (options.limit > 0 && static_cast<size_t>(options.limit) < files.size()) {
+    files.resize(static_cast<size_t>(options.limit));
+  }
+
+  const int64_t n = static_cast<int64_t>(files.size());
+  const int64_t c = options.channels, s = options.size;
+  ds.images = torch::empty({n, c, s, s}, torch::kUInt8);
+  ds.labels = torch::empty({n}, torch::kInt64);
+  uint8_t* img = ds.images.data_ptr<uint8_t>();
+  int64_t* lab = ds.labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) lab[i] = files[static_cast<size_t>(i)].second;
+
+  // Decoding is independent per file; at::parallel_for rethrows the first worker exception.
+  at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      load_one(files[static_cast<size_t>(i)].first, static_cast<int>(c), static_cast<int>(s),
+               img + i * c * s * s);
+    }
+  });
+  return ds;
+}
+
+}  // namespace contra::data
