@@ -1,0 +1,39 @@
+// contra doctor: what this machine gives contra (LibTorch, threads, BLAS, device, matmul speed).
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "commands.h"
+#include "contra/core/runtime.h"
+
+namespace contra::app {
+
+Action add_doctor(CLI::App& app) {
+  auto* cmd = app.add_subcommand("doctor", "print LibTorch version, threads, BLAS, device, GFLOP/s");
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("--threads", *threads, "intra-op threads (0 = all cores)");
+  return [=]() {
+    int n = set_threads(*threads);
+    std::printf("libtorch   %s\n", TORCH_VERSION);
+    std::printf("cores      %d available\n", available_cores());
+    std::printf("threads    %d intra-op\n", n);
+    std::string blas = blas_library();
+    std::printf("blas       %s\n", blas.c_str());
+    std::printf("mkldnn     %s\n", torch::hasMKLDNN() ? "yes" : "no");
+    std::printf("device     cpu%s\n",
+                torch::cuda::is_available()
+                    ? (" + cuda (" + std::to_string(torch::cuda::device_count()) + " GPUs)").c_str()
+                    : " (no CUDA)");
+    double g = measure_matmul_gflops(2048, 3);
+    std::printf("matmul     %.1f GFLOP/s (float32 2048x2048, %d threads)\n", g, n);
+    bool ok = blas.find("openblas") != std::string::npos || blas.find("mkl") != std::string::npos;
+    if (!ok)
+      std::printf("warning    not using OpenBLAS: run scripts/install-deps.sh "
+                  "(matrix products are ~40x slower on the reference BLAS)\n");
+    return 0;
+  };
+}
+
+}  // namespace contra::app

@@ -1,0 +1,33 @@
+// contra train CONFIG.yaml [--set key=value]... [--out DIR]
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "contra/config/load.h"
+#include "contra/run/experiment.h"
+#include "contra/run/run_dir.h"
+
+namespace contra::app {
+
+Action add_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "train a model, evaluate it, write a run folder");
+  auto config = std::make_shared<std::string>();
+  auto sets = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("config", *config, "YAML config (see configs/)")->required();
+  cmd->add_option("--set", *sets, "override a key: --set train.epochs=2 (repeatable)");
+  cmd->add_option("--out", *out, "run folder (default runs/<config>-<time>); must not exist");
+  return [=]() {
+    auto cfg = config::load(*config, *sets);
+    auto path = out->empty() ? run::default_run_path(*config) : *out;
+    auto r = run::train_and_evaluate(cfg, path);
+    std::printf("knn_acc %.4f", r.eval.knn_acc);
+    if (r.eval.linear_acc >= 0) std::printf("  linear_acc %.4f", r.eval.linear_acc);
+    std::printf("  (%s split; train %.1f s, eval %.1f s)\nrun folder: %s\n", r.eval.split.c_str(),
+                r.train.wall_s, r.eval.eval_s, r.dir.c_str());
+    return 0;
+  };
+}
+
+}  // namespace contra::app

@@ -1,0 +1,93 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace contra::config {
+
+/// The one typed tree of settings and the single source of defaults. Keys in YAML and --set are
+/// the dotted paths of these fields (e.g. train.batch_size); see schema.h for ranges and docs.
+/// Choice fields hold a validated name; components get enums from them at the edge.
+struct DataConfig {
+  std::string dataset = "fashion_mnist";  ///< fashion_mnist | image_folder
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  int64_t limit = 0;         ///< use the first N training images; 0 = all
+  int64_t image_size = 32;   ///< image_folder only: resized side in pixels
+  int64_t channels = 3;      ///< image_folder only: 1 or 3
+  std::string test_path;     ///< image_folder only: folder of the evaluation split
+  int64_t workers = 1;       ///< augmentation threads
+  int64_t prefetch = 4;      ///< batches prepared ahead per worker
+};
+
+struct AugmentConfig {
+  int64_t out_size = 0;
+  double crop_p = 1.0, crop_scale_min = 0.2, crop_scale_max = 1.0;
+  double crop_ratio_min = 0.75, crop_ratio_max = 4.0 / 3.0;
+  double flip_p = 0.5;
+  double jitter_p = 0.8, brightness = 0.4, contrast = 0.4, saturation = 0.4, hue = 0.1;
+  double grayscale_p = 0.2;
+  double blur_p = 0.0, blur_sigma_min = 0.1, blur_sigma_max = 2.0;
+  double solarize_p = 0.0, solarize_threshold = 0.5;
+  std::vector<double> mean{0.2860}, std{0.3530};
+};
+
+struct ModelConfig {
+  std::string encoder = "convnet";  ///< convnet | resnet18 | resnet34 | resnet50
+  std::vector<int64_t> widths{32, 64, 128, 256};
+  bool small_stem = true;
+  int64_t base_width = 64;
+  int64_t head_layers = 2, head_hidden = 512, head_dim = 128;
+  bool head_batch_norm = false;
+  bool channels_last = false;
+};
+
+struct LossConfig {
+  std::string name = "nt_xent";
+  double temperature = 0.5;
+  std::string similarity = "cosine";  ///< cosine | dot | euclidean
+};
+
+struct OptimConfig {
+  std::string name = "sgd";           ///< sgd | adamw | lars
+  double lr = 0.3;                    ///< at batch 256; scaled by lr_scaling
+  std::string lr_scaling = "linear";  ///< linear | sqrt | none
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  ///< adamw
+  double lars_eta = 0.001;                        ///< lars trust coefficient
+  double warmup_epochs = 0.0;
+  double min_lr_ratio = 0.0;  ///< final lr as a fraction of the peak
+};
+
+struct TrainConfig {
+  double epochs = 1.0;
+  int64_t max_steps = 0;  ///< stop after this many steps when > 0
+  int64_t batch_size = 256;
+  int64_t log_every = 20;
+  int64_t checkpoint_every = 0;  ///< steps; 0 = only at the end
+};
+
+struct EvalConfig {
+  std::string split = "test";  ///< test | val (val holds val_size training images out)
+  int64_t val_size = 10000;
+  int64_t knn_k = 200;
+  double knn_temperature = 0.1;
+  bool linear = true;
+  int64_t batch_size = 1000;
+};
+
+struct RunConfig {
+  uint64_t seed = 0;
+  int64_t threads = 0;  ///< intra-op threads; 0 = all cores
+  std::string device = "cpu";  ///< cpu | cuda
+  std::string method = "simclr";
+  DataConfig data;
+  AugmentConfig augment;
+  ModelConfig model;
+  LossConfig loss;
+  OptimConfig optim;
+  TrainConfig train;
+  EvalConfig eval;
+};
+
+}  // namespace contra::config

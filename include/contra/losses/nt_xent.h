@@ -1,0 +1,34 @@
+#pragma once
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+#include "contra/losses/similarity.h"
+
+namespace contra::losses {
+
+/// NT-Xent: "A Simple Framework for Contrastive Learning of Visual Representations" (Chen et al.,
+/// 2020). Over the 2N views, each view's positive is the other view of its sample and its
+/// negatives are the other 2N - 2 views; self-similarity is masked out.
+struct NTXentOptions {
+  /// Softmax temperature, > 0 (default 0.5).
+  TORCH_ARG(double, temperature) = 0.5;
+  /// Similarity between embeddings (default cosine).
+  TORCH_ARG(Similarity, similarity) = Similarity::kCosine;
+};
+
+/// The loss and what it says about the batch (diagnostics carry no gradient).
+struct ContrastiveOutput {
+  at::Tensor loss;            ///< scalar, mean over the 2N anchors
+  double positive_sim = 0.0;  ///< mean similarity of positive pairs (before temperature)
+  double negative_sim = 0.0;  ///< mean similarity of negative pairs
+  double top1 = 0.0;          ///< share of anchors whose positive ranks first
+};
+
+namespace functional {
+/// z1, z2: [N, d], row i of each is a view of sample i; N >= 2 (one negative at least).
+/// Numerically stable (log-sum-exp over finite logits; the masked diagonal never enters it).
+ContrastiveOutput nt_xent(const at::Tensor& z1, const at::Tensor& z2,
+                          const NTXentOptions& options = {});
+}  // namespace functional
+
+}  // namespace contra::losses

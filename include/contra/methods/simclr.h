@@ -1,0 +1,40 @@
+#pragma once
+#include <torch/nn/module.h>
+
+#include "contra/losses/nt_xent.h"
+#include "contra/models/encoder.h"
+#include "contra/models/head.h"
+
+namespace contra::methods {
+
+/// SimCLR: "A Simple Framework for Contrastive Learning of Visual Representations" (Chen et al.,
+/// 2020). Encoder + projection head; NT-Xent over the two views' embeddings.
+struct SimCLROptions {
+  SimCLROptions(models::EncoderSpec encoder, int64_t head_dim) : encoder_(encoder), head_dim_(head_dim) {}
+  TORCH_ARG(models::EncoderSpec, encoder);
+  /// Embedding size (required).
+  TORCH_ARG(int64_t, head_dim);
+  /// Head hidden size and linear layers (defaults 512, 2).
+  TORCH_ARG(int64_t, head_hidden) = 512;
+  TORCH_ARG(int64_t, head_layers) = 2;
+  TORCH_ARG(bool, head_batch_norm) = false;
+  TORCH_ARG(losses::NTXentOptions, loss) = {};
+  /// Channels-last memory layout for the views (oneDNN's preferred format on CPU) (default false).
+  TORCH_ARG(bool, channels_last) = false;
+};
+
+class SimCLRImpl : public torch::nn::Module {
+ public:
+  explicit SimCLRImpl(SimCLROptions options);
+  /// view1, view2: [B, C, H, W]. Both views go through the encoder as one batch of 2B.
+  losses::ContrastiveOutput forward(const torch::Tensor& view1, const torch::Tensor& view2);
+  /// Frozen-encoder features for evaluation: [B, C, H, W] -> [B, encoder dim].
+  torch::Tensor features(const torch::Tensor& images);
+
+  SimCLROptions options;
+  models::Encoder encoder;
+  models::ProjectionHead head{nullptr};
+};
+TORCH_MODULE(SimCLR);
+
+}  // namespace contra::methods

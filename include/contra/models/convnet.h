@@ -1,0 +1,34 @@
+#pragma once
+#include <vector>
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/pimpl.h>
+
+namespace contra::models {
+
+struct ConvNetOptions {
+  /// Input channels (default 1).
+  TORCH_ARG(int64_t, in_channels) = 1;
+  /// Output channels of each 3x3 conv + BN + ReLU block (default the peer's 32, 64, 128, 256).
+  TORCH_ARG(std::vector<int64_t>, widths) = std::vector<int64_t>{32, 64, 128, 256};
+  /// Indices of blocks followed by a 2x2 max-pool (default {1, 2}: after the 2nd and 3rd).
+  TORCH_ARG(std::vector<int64_t>, pool_after) = std::vector<int64_t>{1, 2};
+};
+
+/// A small ConvNet: blocks of 3x3 conv (no bias) + BN + ReLU, max-pools where asked, then global
+/// average pooling. x: [B, C, H, W] -> features [B, widths.back()].
+class ConvNetImpl : public torch::nn::Cloneable<ConvNetImpl> {
+ public:
+  explicit ConvNetImpl(ConvNetOptions options = {});
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x);
+  int64_t output_dim() const { return options.widths().back(); }
+  void pretty_print(std::ostream& stream) const override;
+
+  ConvNetOptions options;
+  torch::nn::Sequential body{nullptr};
+};
+TORCH_MODULE(ConvNet);
+
+}  // namespace contra::models

@@ -1,0 +1,36 @@
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+
+namespace contra::models {
+
+enum class EncoderKind { kConvNet, kResNet18, kResNet34, kResNet50 };
+
+/// A type-erased image encoder: the module (for parameters, train/eval, save/load) plus its
+/// forward and output size. x: [B, C, H, W] -> [B, dim].
+struct Encoder {
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  int64_t dim = 0;
+};
+
+struct EncoderSpec {
+  EncoderKind kind = EncoderKind::kConvNet;
+  int64_t in_channels = 1;
+  /// ConvNet widths.
+  std::vector<int64_t> widths{32, 64, 128, 256};
+  /// ResNet stem and base width.
+  bool small_stem = true;
+  int64_t base_width = 64;
+};
+
+Encoder make_encoder(const EncoderSpec& spec);
+
+/// Name <-> kind for the config edge: "convnet", "resnet18", "resnet34", "resnet50".
+EncoderKind encoder_kind_from_string(const std::string& name);
+std::string to_string(EncoderKind kind);
+
+}  // namespace contra::models

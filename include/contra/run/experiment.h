@@ -1,0 +1,37 @@
+#pragma once
+#include <string>
+
+#include "contra/config/run_config.h"
+#include "contra/data/dataset.h"
+#include "contra/train/trainer.h"
+
+namespace contra::run {
+
+/// The data a run trains and evaluates on, after eval.split and data.limit are applied.
+struct Datasets {
+  data::ImageDataset train;       ///< contrastive training images (and the kNN/probe bank)
+  data::ImageDataset evaluation;  ///< test split, or the held-out validation images
+};
+Datasets load_datasets(const config::RunConfig& cfg);
+
+struct EvalResult {
+  std::string split;  ///< "test" or "val"
+  double knn_acc = 0, linear_acc = -1, linear_val_acc = -1, linear_l2 = 0;
+  double embed_s = 0, eval_s = 0;
+};
+
+struct RunResult {
+  std::string dir;
+  train::TrainSummary train;
+  EvalResult eval;
+};
+
+/// Trains the configured method in a new run folder (config.yaml, metrics.jsonl, checkpoint.pt),
+/// evaluates the frozen encoder, writes summary.json. Prints progress to stdout.
+RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_dir);
+
+/// Re-evaluates a finished run from its folder (config.yaml + checkpoint.pt) and updates its
+/// summary.json with the new accuracies.
+EvalResult evaluate_run(const std::string& run_dir);
+
+}  // namespace contra::run

@@ -1,0 +1,27 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <torch/nn/module.h>
+
+#include "contra/train/optimizer.h"
+
+namespace contra::train {
+
+struct CheckpointState {
+  int64_t step = 0;
+  int64_t epoch = 0;
+};
+
+/// Writes model (parameters and buffers), optimizer state and progress to `path` atomically:
+/// a temporary file in the same folder, then rename, so a crash never leaves a half file.
+/// optimizer may be null (model only).
+void save_checkpoint(const std::string& path, torch::nn::Module& model, const Optimizer* optimizer,
+                     const CheckpointState& state);
+
+/// Restores what save_checkpoint wrote into a model of the same architecture. Throws
+/// contra::Error naming the file for a missing or corrupt file or a different architecture.
+CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& model,
+                                Optimizer* optimizer);
+
+}  // namespace contra::train

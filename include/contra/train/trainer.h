@@ -1,0 +1,55 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include <torch/nn/module.h>
+
+#include "contra/data/loader.h"
+#include "contra/losses/nt_xent.h"
+#include "contra/train/optimizer.h"
+#include "contra/train/progress.h"
+#include "contra/train/schedule.h"
+
+namespace contra::train {
+
+struct TrainerOptions {
+  explicit TrainerOptions(ScheduleOptions schedule) : schedule_(schedule) {}
+  /// Learning-rate schedule; its total_steps is the run's length (required).
+  TORCH_ARG(ScheduleOptions, schedule);
+  /// Steps between metrics records and log lines (default 20).
+  TORCH_ARG(int64_t, log_every) = 20;
+  /// Steps between checkpoints; 0 = only at the end (default 0).
+  TORCH_ARG(int64_t, checkpoint_every) = 0;
+  /// Draw a progress bar (default: when stdout is a terminal).
+  TORCH_ARG(bool, interactive) = false;
+};
+
+/// What a logged step contributes to metrics.jsonl.
+struct StepRecord {
+  StepStats stats;
+  losses::ContrastiveOutput diagnostics;
+};
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double wall_s = 0;       ///< training loop time
+  double pairs_per_s = 0;  ///< over the whole loop
+  double final_loss = 0;
+  double data_wait_fraction = 0;  ///< share of the loop spent waiting for augmented batches
+};
+
+struct TrainerHooks {
+  /// Computes the loss of one batch (forward only; the trainer does backward and the step).
+  std::function<losses::ContrastiveOutput(const data::TwoViewBatch&)> loss;
+  /// Called every log_every steps and at the end.
+  std::function<void(const StepRecord&)> on_log;
+  /// Called every checkpoint_every steps and at the end, with steps done and the epoch.
+  std::function<void(int64_t step, int64_t epoch)> on_checkpoint;
+};
+
+/// The training loop: batches from the loader, loss, backward, optimizer step, schedule, progress,
+/// metrics and checkpoints. A non-finite loss stops the run with a message naming the step.
+TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimizer& optimizer,
+                 const TrainerOptions& options, const TrainerHooks& hooks);
+
+}  // namespace contra::train

@@ -1,0 +1,271 @@
+#include "contra/config/schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "contra/core/error.h"
+
+namespace contra::config {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// An allowed interval; open ends exclude the bound.
+struct Range {
+  double lo = -kInf, hi = kInf;
+  bool lo_open = false, hi_open = false;
+  bool contains(double v) const {
+    if (std::isnan(v)) return false;
+    bool ok_lo = lo_open ? v > lo : v >= lo;
+    bool ok_hi = hi_open ? v < hi : v <= hi;
+    return ok_lo && ok_hi;
+  }
+  std::string describe() const {
+    std::ostringstream s;
+    if (hi == kInf) {
+      s << (lo_open ? "> " : ">= ") << lo;
+    } else {
+      s << "in " << (lo_open ? "(" : "[") << lo << ", " << hi << (hi_open ? ")" : "]");
+    }
+    return s.str();
+  }
+};
+const Range kAny{};
+const Range kNonNeg{0, kInf};
+const Range kPositive{0, kInf, true};
+const Range kProb{0, 1};
+Range at_least(double lo) { return Range{lo, kInf}; }
+
+std::string scalar_text(const YAML::Node& v) {
+  if (v.IsScalar()) return "'" + v.Scalar() + "'";
+  if (v.IsSequence()) return "a list";
+  if (v.IsMap()) return "a map";
+  return "nothing";
+}
+
+template <class T>
+T parse_one(const YAML::Node& v, const std::string& key, const char* what) {
+  CONTRA_CHECK(v.IsScalar(), key, ": expected ", what, ", got ", scalar_text(v));
+  try {
+    return v.as<T>();
+  } catch (const YAML::Exception&) {
+    throw Error(c10::str(key, ": expected ", what, ", got ", scalar_text(v)));
+  }
+}
+
+template <class T>
+T parse_number(const YAML::Node& v, const std::string& key, const Range& range) {
+  const char* what = std::is_integral<T>::value ? "an integer" : "a number";
+  T x = parse_one<T>(v, key, what);
+  CONTRA_CHECK(range.contains(double(x)), key, " must be ", range.describe(), ", got ",
+               v.Scalar());
+  return x;
+}
+
+template <class T>
+std::string fmt(const T& x) {
+  std::ostringstream s;
+  s.precision(std::numeric_limits<double>::max_digits10);
+  s << x;
+  return s.str();
+}
+
+template <class T>
+std::string fmt_list(const std::vector<T>& xs) {
+  std::string out = "[";
+  for (size_t i = 0; i < xs.size(); ++i) out += (i ? ", " : "") + fmt(xs[i]);
+  return out + "]";
+}
+
+template <class T, class Ref>
+Field number(std::string key, Ref ref, Range range, std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref, range](RunConfig& c, const YAML::Node& v) {
+                 ref(c) = parse_number<T>(v, key, range);
+               },
+               [ref](const RunConfig& c) { return fmt(ref(const_cast<RunConfig&>(c))); }};
+}
+
+template <class T, class Ref>
+Field list(std::string key, Ref ref, Range range, std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref, range](RunConfig& c, const YAML::Node& v) {
+                 std::vector<T> out;
+                 if (v.IsSequence()) {
+                   for (size_t i = 0; i < v.size(); ++i)
+                     out.push_back(parse_number<T>(v[i], key + "[" + std::to_string(i) + "]", range));
+                 } else {
+                   out.push_back(parse_number<T>(v, key, range));
+                 }
+                 CONTRA_CHECK(!out.empty(), key, ": expected a non-empty list");
+                 ref(c) = out;
+               },
+               [ref](const RunConfig& c) { return fmt_list(ref(const_cast<RunConfig&>(c))); }};
+}
+
+template <class Ref>
+Field flag(std::string key, Ref ref, std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref](RunConfig& c, const YAML::Node& v) {
+                 ref(c) = parse_one<bool>(v, key, "true or false");
+               },
+               [ref](const RunConfig& c) {
+                 return std::string(ref(const_cast<RunConfig&>(c)) ? "true" : "false");
+               }};
+}
+
+/// A string field; `choices` empty means any text.
+template <class Ref>
+Field text(std::string key, Ref ref, std::vector<std::string> choices, std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref, choices](RunConfig& c, const YAML::Node& v) {
+                 auto s = parse_one<std::string>(v, key, "a string");
+                 if (!choices.empty() &&
+                     std::find(choices.begin(), choices.end(), s) == choices.end()) {
+                   std::string valid;
+                   for (const auto& ch : choices) valid += (valid.empty() ? "" : ", ") + ch;
+                   throw Error(c10::str(key, ": unknown value '", s, "'; valid: ", valid));
+                 }
+                 ref(c) = s;
+               },
+               [ref](const RunConfig& c) {
+                 YAML::Emitter e;
+                 e << YAML::DoubleQuoted << ref(const_cast<RunConfig&>(c));
+                 return std::string(e.c_str());
+               }};
+}
+
+#define REF(path) [](RunConfig& c) -> auto& { return c.path; }
+
+std::vector<Field> build() {
+  std::vector<Field> f;
+  f.push_back(number<uint64_t>("seed", REF(seed), kNonNeg, "seed for weights, data order and augmentation"));
+  f.push_back(number<int64_t>("threads", REF(threads), kNonNeg, "intra-op threads; 0 = all cores"));
+  f.push_back(text("device", REF(device), {"cpu", "cuda"}, "where the model runs"));
+  f.push_back(text("method", REF(method), {"simclr"}, "training framework"));
+
+  f.push_back(text("data.dataset", REF(data.dataset), {"fashion_mnist", "image_folder"}, "dataset reader"));
+  f.push_back(text("data.path", REF(data.path), {}, "dataset folder (IDX files, or one subfolder per class)"));
+  f.push_back(number<int64_t>("data.limit", REF(data.limit), kNonNeg, "use the first N training images; 0 = all"));
+  f.push_back(number<int64_t>("data.image_size", REF(data.image_size), at_least(4), "image_folder: side after resizing, pixels"));
+  f.push_back(number<int64_t>("data.channels", REF(data.channels), Range{1, 3}, "image_folder: 1 (gray) or 3 (RGB)"));
+  f.push_back(text("data.test_path", REF(data.test_path), {}, "image_folder: folder of the evaluation split"));
+  f.push_back(number<int64_t>("data.workers", REF(data.workers), Range{1, 64}, "augmentation threads"));
+  f.push_back(number<int64_t>("data.prefetch", REF(data.prefetch), Range{1, 64}, "batches prepared ahead, per worker"));
+
+  f.push_back(number<int64_t>("augment.out_size", REF(augment.out_size), kNonNeg, "view side in pixels; 0 = input size"));
+  f.push_back(number<double>("augment.crop_p", REF(augment.crop_p), kProb, "probability of a random resized crop"));
+  f.push_back(number<double>("augment.crop_scale_min", REF(augment.crop_scale_min), Range{0, 1, true}, "smallest crop area fraction"));
+  f.push_back(number<double>("augment.crop_scale_max", REF(augment.crop_scale_max), Range{0, 1, true}, "largest crop area fraction"));
+  f.push_back(number<double>("augment.crop_ratio_min", REF(augment.crop_ratio_min), kPositive, "smallest crop aspect ratio"));
+  f.push_back(number<double>("augment.crop_ratio_max", REF(augment.crop_ratio_max), kPositive, "largest crop aspect ratio"));
+  f.push_back(number<double>("augment.flip_p", REF(augment.flip_p), kProb, "probability of a horizontal flip"));
+  f.push_back(number<double>("augment.jitter_p", REF(augment.jitter_p), kProb, "probability of colour jitter"));
+  f.push_back(number<double>("augment.brightness", REF(augment.brightness), kProb, "brightness factor range 1 +- x"));
+  f.push_back(number<double>("augment.contrast", REF(augment.contrast), kProb, "contrast factor range 1 +- x"));
+  f.push_back(number<double>("augment.saturation", REF(augment.saturation), kProb, "saturation factor range 1 +- x"));
+  f.push_back(number<double>("augment.hue", REF(augment.hue), Range{0, 0.5}, "hue shift range +- x turns"));
+  f.push_back(number<double>("augment.grayscale_p", REF(augment.grayscale_p), kProb, "probability of grayscale"));
+  f.push_back(number<double>("augment.blur_p", REF(augment.blur_p), kProb, "probability of Gaussian blur"));
+  f.push_back(number<double>("augment.blur_sigma_min", REF(augment.blur_sigma_min), kPositive, "smallest blur sigma, pixels"));
+  f.push_back(number<double>("augment.blur_sigma_max", REF(augment.blur_sigma_max), kPositive, "largest blur sigma, pixels"));
+  f.push_back(number<double>("augment.solarize_p", REF(augment.solarize_p), kProb, "probability of solarize"));
+  f.push_back(number<double>("augment.solarize_threshold", REF(augment.solarize_threshold), kProb, "solarize values >= threshold"));
+  f.push_back(list<double>("augment.mean", REF(augment.mean), kAny, "normalisation mean (one or per channel)"));
+  f.push_back(list<double>("augment.std", REF(augment.std), kPositive, "normalisation std (one or per channel)"));
+
+  f.push_back(text("model.encoder", REF(model.encoder), {"convnet", "resnet18", "resnet34", "resnet50"}, "encoder architecture"));
+  f.push_back(list<int64_t>("model.widths", REF(model.widths), at_least(1), "convnet: channels of each conv block"));
+  f.push_back(flag("model.small_stem", REF(model.small_stem), "resnet: 3x3 stride-1 stem, no max-pool"));
+  f.push_back(number<int64_t>("model.base_width", REF(model.base_width), at_least(1), "resnet: channels of the first stage"));
+  f.push_back(number<int64_t>("model.head_layers", REF(model.head_layers), at_least(1), "projection head linear layers"));
+  f.push_back(number<int64_t>("model.head_hidden", REF(model.head_hidden), at_least(1), "projection head hidden size"));
+  f.push_back(number<int64_t>("model.head_dim", REF(model.head_dim), at_least(1), "embedding size"));
+  f.push_back(flag("model.head_batch_norm", REF(model.head_batch_norm), "batch norm in the projection head"));
+  f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
+
+  f.push_back(text("loss.name", REF(loss.name), {"nt_xent"}, "contrastive loss"));
+  f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
+  f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean"}, "similarity of embeddings"));
+
+  f.push_back(text("optim.name", REF(optim.name), {"sgd", "adamw", "lars"}, "optimizer"));
+  f.push_back(number<double>("optim.lr", REF(optim.lr), kPositive, "peak learning rate at batch 256"));
+  f.push_back(text("optim.lr_scaling", REF(optim.lr_scaling), {"linear", "sqrt", "none"}, "how lr scales with batch size / 256"));
+  f.push_back(number<double>("optim.momentum", REF(optim.momentum), Range{0, 1, false, true}, "momentum (sgd, lars)"));
+  f.push_back(number<double>("optim.weight_decay", REF(optim.weight_decay), kNonNeg, "weight decay (not on biases and norms)"));
+  f.push_back(number<double>("optim.beta1", REF(optim.beta1), Range{0, 1, false, true}, "adamw beta1"));
+  f.push_back(number<double>("optim.beta2", REF(optim.beta2), Range{0, 1, false, true}, "adamw beta2"));
+  f.push_back(number<double>("optim.eps", REF(optim.eps), kPositive, "adamw epsilon"));
+  f.push_back(number<double>("optim.lars_eta", REF(optim.lars_eta), kPositive, "lars trust coefficient"));
+  f.push_back(number<double>("optim.warmup_epochs", REF(optim.warmup_epochs), kNonNeg, "linear warm-up length, epochs"));
+  f.push_back(number<double>("optim.min_lr_ratio", REF(optim.min_lr_ratio), kProb, "final lr as a fraction of the peak"));
+
+  f.push_back(number<double>("train.epochs", REF(train.epochs), kNonNeg, "training length in epochs"));
+  f.push_back(number<int64_t>("train.max_steps", REF(train.max_steps), kNonNeg, "stop after N steps; 0 = by epochs"));
+  f.push_back(number<int64_t>("train.batch_size", REF(train.batch_size), at_least(2), "samples per step"));
+  f.push_back(number<int64_t>("train.log_every", REF(train.log_every), at_least(1), "steps between metrics lines"));
+  f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
+
+  f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out"));
+  f.push_back(number<int64_t>("eval.val_size", REF(eval.val_size), at_least(1), "held-out training images when split=val"));
+  f.push_back(number<int64_t>("eval.knn_k", REF(eval.knn_k), at_least(1), "kNN neighbours"));
+  f.push_back(number<double>("eval.knn_temperature", REF(eval.knn_temperature), kPositive, "kNN vote temperature"));
+  f.push_back(flag("eval.linear", REF(eval.linear), "run the linear probe"));
+  f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images per embedding batch"));
+  return f;
+}
+#undef REF
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table = build();
+  return table;
+}
+
+std::string nearest_key(const std::string& key) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& f : fields()) {
+    // Compare with the full key and with its last part, so "batchsize" finds train.batch_size.
+    auto leaf = f.key.substr(f.key.rfind('.') + 1);
+    size_t d = std::min(edit_distance(key, f.key), edit_distance(key, leaf) + 1);
+    if (d < best_d) best_d = d, best = f.key;
+  }
+  return best;
+}
+
+void validate(const RunConfig& c) {
+  const auto& a = c.augment;
+  CONTRA_CHECK(a.crop_scale_min <= a.crop_scale_max, "augment.crop_scale_min (", a.crop_scale_min,
+               ") must be <= augment.crop_scale_max (", a.crop_scale_max, ")");
+  CONTRA_CHECK(a.crop_ratio_min <= a.crop_ratio_max, "augment.crop_ratio_min (", a.crop_ratio_min,
+               ") must be <= augment.crop_ratio_max (", a.crop_ratio_max, ")");
+  CONTRA_CHECK(a.blur_sigma_min <= a.blur_sigma_max, "augment.blur_sigma_min (", a.blur_sigma_min,
+               ") must be <= augment.blur_sigma_max (", a.blur_sigma_max, ")");
+  CONTRA_CHECK(a.mean.size() == a.std.size(), "augment.mean and augment.std must have the same length (",
+               a.mean.size(), " vs ", a.std.size(), ")");
+  CONTRA_CHECK(c.train.epochs > 0 || c.train.max_steps > 0,
+               "train.epochs must be > 0 (or set train.max_steps), got ", c.train.epochs);
+  if (c.data.dataset == "image_folder")
+    CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
+                 c.data.channels);
+}
+
+}  // namespace contra::config

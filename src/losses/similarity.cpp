@@ -1,0 +1,55 @@
+#include "contra/losses/similarity.h"
+
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+
+namespace contra::losses {
+namespace {
+const std::pair<const char*, Similarity> kNames[] = {
+    {"cosine", Similarity::kCosine},
+    {"dot", Similarity::kDot},
+    {"euclidean", Similarity::kNegSquaredEuclidean}};
+}  // namespace
+
+Similarity similarity_from_string(const std::string& name) {
+  std::string valid;
+  for (const auto& [n, k] : kNames) {
+    if (name == n) return k;
+    valid += valid.empty() ? n : std::string(", ") + n;
+  }
+  throw Error("unknown similarity '" + name + "'; valid: " + valid);
+}
+
+std::string to_string(Similarity kind) {
+  for (const auto& [n, k] : kNames)
+    if (k == kind) return n;
+  TORCH_INTERNAL_ASSERT(false, "unnamed Similarity");
+}
+
+namespace functional {
+at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, Similarity kind) {
+  CONTRA_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(1),
+               "similarity needs [N, d] and [M, d] embeddings, got ", a.sizes(), " and ",
+               b.sizes());
+  switch (kind) {
+    case Similarity::kCosine: {
+      namespace F = torch::nn::functional;
+      auto an = F::normalize(a, F::NormalizeFuncOptions().dim(1).eps(1e-12));
+      auto bn = F::normalize(b, F::NormalizeFuncOptions().dim(1).eps(1e-12));
+      return torch::mm(an, bn.t());
+    }
+    case Similarity::kDot:
+      return torch::mm(a, b.t());
+    case Similarity::kNegSquaredEuclidean: {
+      // -(|a|^2 - 2 a.b + |b|^2); clamp guards the tiny negatives rounding produces.
+      auto aa = a.pow(2).sum(1, true);
+      auto bb = b.pow(2).sum(1, true).t();
+      return -(aa + bb - 2 * torch::mm(a, b.t())).clamp_min(0);
+    }
+  }
+  TORCH_INTERNAL_ASSERT(false, "unhandled Similarity");
+}
+}  // namespace functional
+
+}  // namespace contra::losses

@@ -1,0 +1,223 @@
+#include "contra/run/experiment.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "contra/augment/pipeline.h"
+#include "contra/config/load.h"
+#include "contra/core/error.h"
+#include "contra/core/runtime.h"
+#include "contra/data/fashion_mnist.h"
+#include "contra/data/image_folder.h"
+#include "contra/data/loader.h"
+#include "contra/eval/knn.h"
+#include "contra/eval/linear_probe.h"
+#include "contra/methods/simclr.h"
+#include "contra/run/run_dir.h"
+#include "contra/run/resolve.h"
+#include "contra/train/checkpoint.h"
+
+namespace contra::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+data::ImageDataset slice(const data::ImageDataset& d, int64_t begin, int64_t end) {
+  data::ImageDataset out;
+  out.images = d.images.slice(0, begin, end).contiguous();
+  out.labels = d.labels.slice(0, begin, end).contiguous();
+  out.class_names = d.class_names;
+  return out;
+}
+
+/// Frozen-encoder features of all images, in eval mode, batch by batch.
+torch::Tensor embed(methods::SimCLR& model, const data::ImageDataset& d,
+                    const config::RunConfig& cfg, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < d.size(); i += cfg.eval.batch_size) {
+    auto u8 = d.images.slice(0, i, std::min(d.size(), i + cfg.eval.batch_size));
+    auto x = augment::normalize_images(u8, cfg.augment.mean, cfg.augment.std).to(device);
+    parts.push_back(model->features(x).to(torch::kCPU));
+  }
+  model->train();
+  return torch::cat(parts, 0);
+}
+
+EvalResult evaluate(methods::SimCLR& model, const Datasets& data, const config::RunConfig& cfg,
+                    torch::Device device) {
+  EvalResult r;
+  r.split = cfg.eval.split;
+  auto t0 = Clock::now();
+  CONTRA_CHECK((data.train.labels >= 0).all().item<bool>() &&
+                   (data.evaluation.labels >= 0).all().item<bool>(),
+               "evaluation needs labels for every image");
+  auto train_f = embed(model, data.train, cfg, device);
+  auto eval_f = embed(model, data.evaluation, cfg, device);
+  r.embed_s = since(t0);
+  r.knn_acc = eval::knn_accuracy(
+      train_f, data.train.labels, eval_f, data.evaluation.labels,
+      eval::KnnOptions().k(cfg.eval.knn_k).temperature(cfg.eval.knn_temperature));
+  if (cfg.eval.linear) {
+    auto probe = eval::linear_probe(train_f, data.train.labels, eval_f, data.evaluation.labels,
+                                    eval::LinearProbeOptions().seed(cfg.seed));
+    r.linear_acc = probe.test_accuracy;
+    r.linear_val_acc = probe.val_accuracy;
+    r.linear_l2 = probe.l2;
+  }
+  r.eval_s = since(t0);
+  return r;
+}
+
+nlohmann::json eval_json(const EvalResult& e) {
+  nlohmann::json j;
+  j["eval_split"] = e.split;
+  j["knn_acc"] = e.knn_acc;
+  j["linear_acc"] = e.linear_acc >= 0 ? nlohmann::json(e.linear_acc) : nlohmann::json();
+  j["linear_l2"] = e.linear_l2;
+  j["eval_s"] = e.eval_s;
+  return j;
+}
+
+}  // namespace
+
+Datasets load_datasets(const config::RunConfig& cfg) {
+  Datasets out;
+  data::ImageDataset train, test;
+  const bool want_test = cfg.eval.split == "test";
+  if (cfg.data.dataset == "fashion_mnist") {
+    train = data::load_fashion_mnist(cfg.data.path, data::Split::kTrain);
+    if (want_test) test = data::load_fashion_mnist(cfg.data.path, data::Split::kTest);
+  } else {
+    auto opts = data::ImageFolderOptions();
+    opts.size = cfg.data.image_size;
+    opts.channels = cfg.data.channels;
+    train = data::load_image_folder(cfg.data.path, opts);
+    if (want_test) {
+      CONTRA_CHECK(!cfg.data.test_path.empty(),
+                   "data.test_path must name the evaluation folder when data.dataset is "
+                   "image_folder and eval.split is test (or set eval.split=val)");
+      test = data::load_image_folder(cfg.data.test_path, opts);
+    }
+  }
+  if (!want_test) {
+    const int64_t n = train.size(), v = cfg.eval.val_size;
+    CONTRA_CHECK(v < n, "eval.val_size (", v, ") must be smaller than the training set (", n, ")");
+    test = slice(train, n - v, n);
+    train = slice(train, 0, n - v);
+  }
+  if (cfg.data.limit > 0 && cfg.data.limit < train.size()) train = slice(train, 0, cfg.data.limit);
+  CONTRA_CHECK(cfg.train.batch_size <= train.size(), "train.batch_size (", cfg.train.batch_size,
+               ") is larger than the training set (", train.size(), " images)");
+  out.train = std::move(train);
+  out.evaluation = std::move(test);
+  return out;
+}
+
+RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_path) {
+  const auto t_start = Clock::now();
+  const int threads = set_threads(int(cfg.threads));
+  torch::manual_seed(cfg.seed);
+  const torch::Device device = resolve_device(cfg.device);
+
+  Datasets data = load_datasets(cfg);
+  RunDir dir = RunDir::create(run_path);
+  dir.write_file("config.yaml", config::to_yaml(cfg));
+
+  const int64_t channels = data.train.images.size(1);
+  methods::SimCLR model(simclr_options(cfg, channels));
+  model->to(device);
+  auto optimizer = train::make_optimizer(model->parameters(), optimizer_options(cfg));
+
+  data::TwoViewLoader loader(data.train, augment::Pipeline(pipeline_options(cfg)),
+                             data::LoaderOptions(cfg.train.batch_size)
+                                 .seed(cfg.seed)
+                                 .workers(cfg.data.workers)
+                                 .prefetch(cfg.data.prefetch));
+  const auto schedule = schedule_options(cfg, loader.batches_per_epoch());
+  std::printf("contra: SimCLR on %s, %lld training images, %lld steps of batch %lld, %d threads, "
+              "run folder %s\n",
+              cfg.data.dataset.c_str(), (long long)data.train.size(),
+              (long long)schedule.total_steps(), (long long)cfg.train.batch_size, threads,
+              dir.path().c_str());
+  std::fflush(stdout);
+
+  train::TrainerHooks hooks;
+  hooks.loss = [&](const data::TwoViewBatch& b) {
+    return model->forward(b.view1.to(device), b.view2.to(device));
+  };
+  hooks.on_log = [&](const train::StepRecord& r) {
+    dir.append_metrics({{"step", r.stats.step},
+                        {"epoch", r.stats.epoch},
+                        {"loss", r.stats.loss},
+                        {"lr", r.stats.lr},
+                        {"pairs_per_s", r.stats.pairs_per_s},
+                        {"data_wait", r.stats.data_wait},
+                        {"pos_sim", r.diagnostics.positive_sim},
+                        {"neg_sim", r.diagnostics.negative_sim},
+                        {"top1", r.diagnostics.top1}});
+  };
+  hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
+    train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch});
+  };
+  auto options = train::TrainerOptions(schedule)
+                     .log_every(cfg.train.log_every)
+                     .checkpoint_every(cfg.train.checkpoint_every)
+                     .interactive(isatty(fileno(stdout)) == 1);
+
+  RunResult result;
+  result.dir = dir.path();
+  result.train = train::fit(*model, loader, *optimizer, options, hooks);
+  std::printf("trained %lld steps in %.1f s: %.1f pairs/s, data wait %.1f%%; evaluating on %s\n",
+              (long long)result.train.steps, result.train.wall_s, result.train.pairs_per_s,
+              100.0 * result.train.data_wait_fraction, cfg.eval.split.c_str());
+  std::fflush(stdout);
+  result.eval = evaluate(model, data, cfg, device);
+
+  nlohmann::json summary = eval_json(result.eval);
+  summary["method"] = cfg.method;
+  summary["steps"] = result.train.steps;
+  summary["wall_s"] = result.train.wall_s;
+  summary["pairs_per_s"] = result.train.pairs_per_s;
+  summary["final_loss"] = result.train.final_loss;
+  summary["data_wait_fraction"] = result.train.data_wait_fraction;
+  summary["threads"] = threads;
+  summary["device"] = cfg.device;
+  summary["train_images"] = data.train.size();
+  summary["total_s"] = since(t_start);
+  dir.write_file("summary.json", summary.dump(2) + "\n");
+  return result;
+}
+
+EvalResult evaluate_run(const std::string& run_path) {
+  RunDir dir = RunDir::open(run_path);
+  config::RunConfig cfg = config::load(dir.file("config.yaml"));
+  set_threads(int(cfg.threads));
+  const torch::Device device = resolve_device(cfg.device);
+  Datasets data = load_datasets(cfg);
+  methods::SimCLR model(simclr_options(cfg, data.train.images.size(1)));
+  train::load_checkpoint(dir.file("checkpoint.pt"), *model, nullptr);
+  model->to(device);
+  EvalResult r = evaluate(model, data, cfg, device);
+  nlohmann::json summary = nlohmann::json::object();
+  if (std::filesystem::exists(dir.file("summary.json"))) {
+    try {
+      summary = nlohmann::json::parse(dir.read_file("summary.json"));
+    } catch (const nlohmann::json::exception&) {
+      summary = nlohmann::json::object();  // rewritten below
+    }
+  }
+  summary.update(eval_json(r));
+  dir.write_file("summary.json", summary.dump(2) + "\n");
+  return r;
+}
+
+}  // namespace contra::run

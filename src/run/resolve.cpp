@@ -1,0 +1,91 @@
+#include "contra/run/resolve.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+
+namespace contra::run {
+
+augment::PipelineOptions pipeline_options(const config::RunConfig& cfg) {
+  const auto& a = cfg.augment;
+  auto o = augment::PipelineOptions()
+               .out_size(a.out_size)
+               .crop_p(a.crop_p)
+               .crop_scale_min(a.crop_scale_min)
+               .crop_scale_max(a.crop_scale_max)
+               .crop_ratio_min(a.crop_ratio_min)
+               .crop_ratio_max(a.crop_ratio_max)
+               .flip_p(a.flip_p)
+               .jitter_p(a.jitter_p)
+               .brightness(a.brightness)
+               .contrast(a.contrast)
+               .saturation(a.saturation)
+               .hue(a.hue)
+               .grayscale_p(a.grayscale_p)
+               .blur_p(a.blur_p)
+               .blur_sigma_min(a.blur_sigma_min)
+               .blur_sigma_max(a.blur_sigma_max)
+               .solarize_p(a.solarize_p)
+               .solarize_threshold(a.solarize_threshold)
+               .mean(a.mean)
+               .std(a.std);
+  augment::validate(o);
+  return o;
+}
+
+methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_channels) {
+  models::EncoderSpec spec;
+  spec.kind = models::encoder_kind_from_string(cfg.model.encoder);
+  spec.in_channels = in_channels;
+  spec.widths = cfg.model.widths;
+  spec.small_stem = cfg.model.small_stem;
+  spec.base_width = cfg.model.base_width;
+  return methods::SimCLROptions(spec, cfg.model.head_dim)
+      .head_hidden(cfg.model.head_hidden)
+      .head_layers(cfg.model.head_layers)
+      .head_batch_norm(cfg.model.head_batch_norm)
+      .channels_last(cfg.model.channels_last)
+      .loss(losses::NTXentOptions()
+                .temperature(cfg.loss.temperature)
+                .similarity(losses::similarity_from_string(cfg.loss.similarity)));
+}
+
+train::OptimizerOptions optimizer_options(const config::RunConfig& cfg) {
+  const auto& o = cfg.optim;
+  double lr = train::scale_lr(o.lr, cfg.train.batch_size,
+                              train::lr_scaling_from_string(o.lr_scaling));
+  return train::OptimizerOptions(train::optimizer_kind_from_string(o.name))
+      .lr(lr)
+      .momentum(o.momentum)
+      .weight_decay(o.weight_decay)
+      .beta1(o.beta1)
+      .beta2(o.beta2)
+      .eps(o.eps)
+      .lars_eta(o.lars_eta);
+}
+
+train::ScheduleOptions schedule_options(const config::RunConfig& cfg, int64_t batches_per_epoch) {
+  int64_t total = cfg.train.max_steps > 0
+                      ? cfg.train.max_steps
+                      : int64_t(std::ceil(cfg.train.epochs * double(batches_per_epoch)));
+  CONTRA_CHECK(total >= 1, "the run has no steps: train.epochs (", cfg.train.epochs,
+               ") x ", batches_per_epoch, " batches per epoch rounds to 0");
+  int64_t warmup = int64_t(std::llround(cfg.optim.warmup_epochs * double(batches_per_epoch)));
+  return train::ScheduleOptions(optimizer_options(cfg).lr(), total)
+      .warmup_steps(warmup)
+      .min_lr_ratio(cfg.optim.min_lr_ratio);
+}
+
+c10::Device resolve_device(const std::string& name) {
+  if (name == "cuda") {
+    CONTRA_CHECK(torch::cuda::is_available(),
+                 "device is cuda but no CUDA device is available to this LibTorch build");
+    return c10::Device(c10::kCUDA);
+  }
+  CONTRA_CHECK(name == "cpu", "device must be cpu or cuda, got '", name, "'");
+  return c10::Device(c10::kCPU);
+}
+
+}  // namespace contra::run

@@ -1,0 +1,71 @@
+#include "contra/train/checkpoint.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+
+namespace contra::train {
+
+void save_checkpoint(const std::string& path, torch::nn::Module& model, const Optimizer* optimizer,
+                     const CheckpointState& state) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt_archive;
+    optimizer->save(opt_archive);
+    archive.write("optimizer", opt_archive);
+  }
+  archive.write("step", torch::tensor(state.step, torch::kLong), /*is_buffer=*/true);
+  archive.write("epoch", torch::tensor(state.epoch, torch::kLong), true);
+  archive.write("format_version", torch::tensor(int64_t(1), torch::kLong), true);
+  const std::string tmp = path + ".tmp";
+  try {
+    archive.save_to(tmp);
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    throw Error(c10::str("cannot write checkpoint '", tmp, "' (disk full or not writable?)"));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  CONTRA_CHECK(!ec, "cannot move checkpoint into place at '", path, "': ", ec.message());
+}
+
+CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& model,
+                                Optimizer* optimizer) {
+  CONTRA_CHECK(std::filesystem::is_regular_file(path), "checkpoint '", path, "' does not exist");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception&) {
+    throw Error(c10::str("checkpoint '", path, "' is corrupt or not a contra checkpoint"));
+  }
+  CheckpointState state;
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model.load(model_archive);
+    if (optimizer) {
+      torch::serialize::InputArchive opt_archive;
+      archive.read("optimizer", opt_archive);
+      optimizer->load(opt_archive);
+    }
+    torch::Tensor step, epoch;
+    archive.read("step", step, true);
+    archive.read("epoch", epoch, true);
+    state.step = step.item<int64_t>();
+    state.epoch = epoch.item<int64_t>();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
+    throw Error(c10::str("checkpoint '", path,
+                         "' does not match this model (another architecture or config?)"));
+  }
+  return state;
+}
+
+}  // namespace contra::train

@@ -1,0 +1,68 @@
+#include "contra/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+
+namespace contra::train {
+
+TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimizer& optimizer,
+                 const TrainerOptions& options, const TrainerHooks& hooks) {
+  TORCH_INTERNAL_ASSERT(hooks.loss, "fit() needs a loss hook");
+  const int64_t total = options.schedule().total_steps();
+  const int64_t per_epoch = loader.batches_per_epoch();
+  Progress progress(stdout, options.log_every(), options.interactive());
+  model.train();
+  TrainSummary summary;
+  const auto start = std::chrono::steady_clock::now();
+  const double wait_at_start = loader.wait_seconds();
+  int64_t pairs = 0;
+  for (int64_t step = 0; step < total; ++step) {
+    const double lr = lr_at(options.schedule(), step);
+    optimizer.set_lr(lr);
+    data::TwoViewBatch batch = loader.next();
+    auto out = hooks.loss(batch);
+    const double loss = out.loss.item<double>();
+    CONTRA_CHECK(std::isfinite(loss), "training diverged: loss is ", loss, " at step ", step + 1,
+                 " (lr ", lr, "); lower optim.lr or raise loss.temperature");
+    optimizer.zero_grad();
+    out.loss.backward();
+    optimizer.step();
+    pairs += batch.view1.size(0);
+    summary.final_loss = loss;
+
+    const int64_t done = step + 1;
+    const bool last = done == total;
+    if (done % options.log_every() == 0 || last || options.interactive()) {
+      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      StepRecord rec;
+      rec.stats.step = done;
+      rec.stats.total = total;
+      rec.stats.epoch = double(done) / double(per_epoch);
+      rec.stats.loss = loss;
+      rec.stats.lr = lr;
+      rec.stats.elapsed_s = elapsed;
+      rec.stats.pairs_per_s = pairs / elapsed;
+      rec.stats.data_wait = (loader.wait_seconds() - wait_at_start) / elapsed;
+      rec.diagnostics = out;
+      progress.update(rec.stats);
+      if ((done % options.log_every() == 0 || last) && hooks.on_log) hooks.on_log(rec);
+    }
+    if (hooks.on_checkpoint && options.checkpoint_every() > 0 &&
+        done % options.checkpoint_every() == 0 && !last)
+      hooks.on_checkpoint(done, batch.epoch);
+    if (last && hooks.on_checkpoint) hooks.on_checkpoint(done, batch.epoch);
+  }
+  progress.finish();
+  summary.steps = total;
+  summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.pairs_per_s = summary.wall_s > 0 ? pairs / summary.wall_s : 0;
+  summary.data_wait_fraction =
+      summary.wall_s > 0 ? (loader.wait_seconds() - wait_at_start) / summary.wall_s : 0;
+  return summary;
+}
+
+}  // namespace contra::train

@@ -1,0 +1,123 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "contra/config/load.h"
+#include "contra/config/schema.h"
+#include "contra/core/error.h"
+
+using namespace contra::config;
+
+namespace {
+std::string write_temp(const std::string& text) {
+  static int n = 0;
+  std::string path = testing::TempDir() + "/contra_cfg_" + std::to_string(n++) + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+std::string error_of(const std::string& yaml, const std::vector<std::string>& sets = {}) {
+  try {
+    load(yaml.empty() ? "" : write_temp(yaml), sets);
+  } catch (const contra::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST(Config, DefaultsWhenEmpty) {
+  auto c = load("");
+  EXPECT_EQ(c.train.batch_size, 256);
+  EXPECT_EQ(c.method, "simclr");
+}
+
+TEST(Config, YamlThenOverridesInOrder) {
+  auto path = write_temp("seed: 7\ntrain:\n  batch_size: 64\n  epochs: 2.5\nmodel:\n  widths: [8, 16]\n");
+  auto c = load(path, {"train.batch_size=32", "augment.mean=[0.1, 0.2, 0.3]",
+                       "augment.std=[1,1,1]", "model.head_batch_norm=true"});
+  EXPECT_EQ(c.seed, 7u);
+  EXPECT_EQ(c.train.batch_size, 32);
+  EXPECT_DOUBLE_EQ(c.train.epochs, 2.5);
+  EXPECT_EQ(c.model.widths, (std::vector<int64_t>{8, 16}));
+  EXPECT_EQ(c.augment.mean.size(), 3u);
+  EXPECT_TRUE(c.model.head_batch_norm);
+}
+
+TEST(Config, ToYamlRoundTrips) {
+  auto c = load("", {"train.batch_size=48", "loss.temperature=0.2", "data.path=/tmp/x y",
+                     "model.widths=[3,5]"});
+  auto again = load(write_temp(to_yaml(c)));
+  EXPECT_EQ(to_yaml(again), to_yaml(c));
+  EXPECT_EQ(again.data.path, "/tmp/x y");
+}
+
+TEST(Config, UnknownKeySuggestsNearest) {
+  auto e = error_of("train:\n  batchsize: 3\n");
+  EXPECT_NE(e.find("unknown config key 'train.batchsize'"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'train.batch_size'?"), std::string::npos) << e;
+  EXPECT_NE(error_of("", {"loss.temprature=0.1"}).find("did you mean 'loss.temperature'?"),
+            std::string::npos);
+  EXPECT_NE(error_of("trian:\n  epochs: 1\n").find("unknown config key 'trian'"),
+            std::string::npos);
+}
+
+TEST(Config, WrongTypesAreNamed) {
+  EXPECT_NE(error_of("train:\n  batch_size: abc\n")
+                .find("train.batch_size: expected an integer, got 'abc'"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.batch_size=2.5"}).find("expected an integer, got '2.5'"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"model.head_batch_norm=maybe"}).find("expected true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of("train: [1, 2]\n").find("unknown config key 'train'"), std::string::npos);
+  EXPECT_NE(error_of("", {"optim.name=adam"}).find("optim.name: unknown value 'adam'; valid: sgd, adamw, lars"),
+            std::string::npos);
+}
+
+TEST(Config, OutOfRangeValuesAreRejected) {
+  EXPECT_NE(error_of("", {"loss.temperature=0"}).find("loss.temperature must be > 0, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.temperature=-1"}).find("loss.temperature must be > 0, got -1"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.batch_size=1"}).find("train.batch_size must be >= 2, got 1"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"augment.crop_scale_min=0"})
+                .find("augment.crop_scale_min must be in (0, 1], got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"augment.crop_scale_max=1.5"}).find("in (0, 1], got 1.5"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.epochs=-1"}).find("train.epochs must be >= 0, got -1"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"augment.crop_scale_min=0.9", "augment.crop_scale_max=0.5"})
+                .find("augment.crop_scale_min (0.9) must be <= augment.crop_scale_max (0.5)"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.epochs=0"}).find("train.epochs must be > 0"), std::string::npos);
+}
+
+TEST(Config, MalformedInputs) {
+  EXPECT_NE(error_of("train: {batch_size: 3\n").find("invalid YAML"), std::string::npos);
+  EXPECT_NE(error_of("- 1\n- 2\n").find("must be a map"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.batch_size"}).find("--set expects key=value"), std::string::npos);
+  try {
+    load("/nonexistent/cfg.yaml");
+    FAIL();
+  } catch (const contra::Error& e) {
+    EXPECT_STREQ(e.what(), "cannot read config file '/nonexistent/cfg.yaml'");
+  }
+}
+
+TEST(Config, RequiredKeysFromTheIssueExist) {
+  for (const char* key : {"train.epochs", "train.max_steps", "train.batch_size", "data.limit",
+                          "seed", "threads", "device"}) {
+    EXPECT_EQ(nearest_key(key), key);
+  }
+}
+
+TEST(Config, ShippedConfigsLoad) {
+  for (const char* name : {"fashion_mnist.yaml"}) {
+    auto c = load(std::string(CONTRA_SOURCE_DIR) + "/configs/" + name);
+    EXPECT_EQ(c.method, "simclr") << name;
+  }
+}

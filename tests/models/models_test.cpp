@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+#include "contra/models/convnet.h"
+#include "contra/models/encoder.h"
+#include "contra/models/head.h"
+#include "contra/models/resnet.h"
+
+using namespace contra::models;
+
+TEST(ConvNet, ShapesAndWidths) {
+  ConvNet net(ConvNetOptions().in_channels(1).widths({8, 16, 32}));
+  auto y = net->forward(torch::randn({3, 1, 28, 28}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{3, 32}));
+  EXPECT_EQ(net->output_dim(), 32);
+}
+
+TEST(ConvNet, DefaultMatchesPeerParameterCount) {
+  // Peer small ConvNet: conv(1->32) conv(32->64) conv(64->128) conv(128->256), 3x3 no bias, BN.
+  ConvNet net;
+  int64_t n = 0;
+  for (auto& p : net->parameters()) n += p.numel();
+  int64_t conv = 9 * (1 * 32 + 32 * 64 + 64 * 128 + 128 * 256), bn = 2 * (32 + 64 + 128 + 256);
+  EXPECT_EQ(n, conv + bn);
+}
+
+TEST(ResNet, DepthsStemsAndChannels) {
+  for (int64_t depth : {18, 34}) {
+    ResNet r(ResNetOptions(depth).in_channels(1).small_stem(true).base_width(8));
+    auto y = r->forward(torch::randn({2, 1, 28, 28}));
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 64}));
+  }
+  ResNet r50(ResNetOptions(50).in_channels(3).small_stem(false).base_width(8));
+  EXPECT_EQ(r50->forward(torch::randn({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 256}));
+  EXPECT_EQ(r50->output_dim(), 256);
+}
+
+TEST(ResNet, Resnet18HasStandardParameterCount) {
+  // torchvision resnet18 without fc has 11,176,512 parameters with a 3-channel 7x7 stem.
+  ResNet r(ResNetOptions(18).in_channels(3));
+  int64_t n = 0;
+  for (auto& p : r->parameters()) n += p.numel();
+  EXPECT_EQ(n, 11176512);
+}
+
+TEST(ResNet, RejectsUnknownDepth) {
+  try {
+    ResNet r(ResNetOptions(20));
+    FAIL();
+  } catch (const contra::Error& e) {
+    EXPECT_STREQ(e.what(), "ResNet depth must be 18, 34 or 50, got 20");
+  }
+}
+
+TEST(ProjectionHead, LayersHiddenAndBatchNorm) {
+  ProjectionHead h(ProjectionHeadOptions(16, 4).hidden_dim(32).layers(3).batch_norm(true));
+  EXPECT_EQ(h->forward(torch::randn({5, 16})).sizes(), (std::vector<int64_t>{5, 4}));
+  int bns = 0, linears = 0;
+  for (auto& m : h->modules(false)) {
+    bns += m->as<torch::nn::BatchNorm1d>() != nullptr;
+    linears += m->as<torch::nn::Linear>() != nullptr;
+  }
+  EXPECT_EQ(linears, 3);
+  EXPECT_EQ(bns, 2);
+  ProjectionHead linear(ProjectionHeadOptions(16, 4).layers(1));
+  EXPECT_EQ(linear->parameters().size(), 2u);
+}
+
+TEST(Encoder, FactoryNames) {
+  EXPECT_EQ(encoder_kind_from_string("resnet50"), EncoderKind::kResNet50);
+  EncoderSpec spec;
+  spec.widths = {4, 8};
+  auto e = make_encoder(spec);
+  EXPECT_EQ(e.dim, 8);
+  EXPECT_EQ(e.forward(torch::randn({2, 1, 12, 12})).sizes(), (std::vector<int64_t>{2, 8}));
+  try {
+    encoder_kind_from_string("vit");
+    FAIL();
+  } catch (const contra::Error& e) {
+    EXPECT_STREQ(e.what(), "unknown encoder 'vit'; valid: convnet, resnet18, resnet34, resnet50");
+  }
+}
