@@ -22,10 +22,13 @@ Action add_train(CLI::App& app) {
     auto cfg = config::load(*config, *sets);
     auto path = out->empty() ? run::default_run_path(*config) : *out;
     auto r = run::train_and_evaluate(cfg, path);
-    std::printf("knn_acc %.4f", r.eval.knn_acc);
-    if (r.eval.linear_acc >= 0) std::printf("  linear_acc %.4f", r.eval.linear_acc);
-    std::printf("  (%s split; train %.1f s, eval %.1f s)\nrun folder: %s\n", r.eval.split.c_str(),
-                r.train.wall_s, r.eval.eval_s, r.dir.c_str());
+    std::printf("pairs_per_s %.1f  train %.1f s\n", r.train.pairs_per_s, r.train.wall_s);
+    if (r.eval.done) {
+      std::printf("knn_acc %.4f", r.eval.knn_acc);
+      if (r.eval.linear_acc >= 0) std::printf("  linear_acc %.4f", r.eval.linear_acc);
+      std::printf("  (%s split, eval %.1f s)\n", r.eval.split.c_str(), r.eval.eval_s);
+    }
+    std::printf("run folder: %s\n", r.dir.c_str());
     return 0;
   };
 }

@@ -180,6 +180,7 @@ std::vector<Field> build() {
 
   f.push_back(text("model.encoder", REF(model.encoder), {"convnet", "resnet18", "resnet34", "resnet50"}, "encoder architecture"));
   f.push_back(list<int64_t>("model.widths", REF(model.widths), at_least(1), "convnet: channels of each conv block"));
+  f.push_back(number<int64_t>("model.pool_grid", REF(model.pool_grid), Range{1, 7}, "convnet: final average-pool grid side (1 = global)"));
   f.push_back(flag("model.small_stem", REF(model.small_stem), "resnet: 3x3 stride-1 stem, no max-pool"));
   f.push_back(number<int64_t>("model.base_width", REF(model.base_width), at_least(1), "resnet: channels of the first stage"));
   f.push_back(number<int64_t>("model.head_layers", REF(model.head_layers), at_least(1), "projection head linear layers"));
@@ -210,6 +211,7 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.log_every", REF(train.log_every), at_least(1), "steps between metrics lines"));
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
 
+  f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe)"));
   f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out"));
   f.push_back(number<int64_t>("eval.val_size", REF(eval.val_size), at_least(1), "held-out training images when split=val"));
   f.push_back(number<int64_t>("eval.knn_k", REF(eval.knn_k), at_least(1), "kNN neighbours"));

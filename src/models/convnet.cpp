@@ -27,7 +27,8 @@ void ConvNetImpl::reset() {
       body->push_back(torch::nn::MaxPool2d(2));
     in = out;
   }
-  body->push_back(torch::nn::AdaptiveAvgPool2d(1));
+  CONTRA_CHECK(options.pool_grid() >= 1, "model.pool_grid must be >= 1, got ", options.pool_grid());
+  body->push_back(torch::nn::AdaptiveAvgPool2d(options.pool_grid()));
   body->push_back(torch::nn::Flatten());
   register_module("body", body);
 }
@@ -38,7 +39,7 @@ void ConvNetImpl::pretty_print(std::ostream& stream) const {
   stream << "contra::models::ConvNet(in_channels=" << options.in_channels() << ", widths=[";
   for (size_t i = 0; i < options.widths().size(); ++i)
     stream << (i ? ", " : "") << options.widths()[i];
-  stream << "])";
+  stream << "], pool_grid=" << options.pool_grid() << ")";
 }
 
 }  // namespace contra::models

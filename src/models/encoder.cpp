@@ -32,7 +32,10 @@ std::string to_string(EncoderKind kind) {
 Encoder make_encoder(const EncoderSpec& spec) {
   Encoder e;
   if (spec.kind == EncoderKind::kConvNet) {
-    ConvNet net(ConvNetOptions().in_channels(spec.in_channels).widths(spec.widths));
+    ConvNet net(ConvNetOptions()
+                    .in_channels(spec.in_channels)
+                    .widths(spec.widths)
+                    .pool_grid(spec.pool_grid));
     e.module = net.ptr();
     e.forward = [net](const torch::Tensor& x) mutable { return net->forward(x); };
     e.dim = net->output_dim();

@@ -55,6 +55,7 @@ torch::Tensor embed(methods::SimCLR& model, const data::ImageDataset& d,
 EvalResult evaluate(methods::SimCLR& model, const Datasets& data, const config::RunConfig& cfg,
                     torch::Device device) {
   EvalResult r;
+  r.done = true;
   r.split = cfg.eval.split;
   auto t0 = Clock::now();
   CONTRA_CHECK((data.train.labels >= 0).all().item<bool>() &&
@@ -176,13 +177,15 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   RunResult result;
   result.dir = dir.path();
   result.train = train::fit(*model, loader, *optimizer, options, hooks);
-  std::printf("trained %lld steps in %.1f s: %.1f pairs/s, data wait %.1f%%; evaluating on %s\n",
+  std::printf("trained %lld steps in %.1f s: %.1f pairs/s, data wait %.1f%%\n",
               (long long)result.train.steps, result.train.wall_s, result.train.pairs_per_s,
-              100.0 * result.train.data_wait_fraction, cfg.eval.split.c_str());
+              100.0 * result.train.data_wait_fraction);
   std::fflush(stdout);
-  result.eval = evaluate(model, data, cfg, device);
-
-  nlohmann::json summary = eval_json(result.eval);
+  nlohmann::json summary = nlohmann::json::object();
+  if (cfg.eval.enabled) {
+    result.eval = evaluate(model, data, cfg, device);
+    summary = eval_json(result.eval);
+  }
   summary["method"] = cfg.method;
   summary["steps"] = result.train.steps;
   summary["wall_s"] = result.train.wall_s;

@@ -40,6 +40,7 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
   spec.kind = models::encoder_kind_from_string(cfg.model.encoder);
   spec.in_channels = in_channels;
   spec.widths = cfg.model.widths;
+  spec.pool_grid = cfg.model.pool_grid;
   spec.small_stem = cfg.model.small_stem;
   spec.base_width = cfg.model.base_width;
   return methods::SimCLROptions(spec, cfg.model.head_dim)

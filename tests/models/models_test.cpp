@@ -14,6 +14,9 @@ TEST(ConvNet, ShapesAndWidths) {
   auto y = net->forward(torch::randn({3, 1, 28, 28}));
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{3, 32}));
   EXPECT_EQ(net->output_dim(), 32);
+  ConvNet grid(ConvNetOptions().widths({8, 16}).pool_grid(2));
+  EXPECT_EQ(grid->forward(torch::randn({3, 1, 28, 28})).sizes(), (std::vector<int64_t>{3, 64}));
+  EXPECT_EQ(grid->output_dim(), 64);
 }
 
 TEST(ConvNet, DefaultMatchesPeerParameterCount) {

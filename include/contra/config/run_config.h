@@ -34,6 +34,7 @@ struct AugmentConfig {
 struct ModelConfig {
   std::string encoder = "convnet";  ///< convnet | resnet18 | resnet34 | resnet50
   std::vector<int64_t> widths{32, 64, 128, 256};
+  int64_t pool_grid = 1;  ///< convnet: final average-pool grid side
   bool small_stem = true;
   int64_t base_width = 64;
   int64_t head_layers = 2, head_hidden = 512, head_dim = 128;
@@ -68,6 +69,7 @@ struct TrainConfig {
 };
 
 struct EvalConfig {
+  bool enabled = true;         ///< evaluate after training
   std::string split = "test";  ///< test | val (val holds val_size training images out)
   int64_t val_size = 10000;
   int64_t knn_k = 200;

@@ -14,16 +14,21 @@ struct ConvNetOptions {
   TORCH_ARG(std::vector<int64_t>, widths) = std::vector<int64_t>{32, 64, 128, 256};
   /// Indices of blocks followed by a 2x2 max-pool (default {1, 2}: after the 2nd and 3rd).
   TORCH_ARG(std::vector<int64_t>, pool_after) = std::vector<int64_t>{1, 2};
+  /// Final average pooling to a grid x grid map, flattened (default 1: global pooling). A 2x2
+  /// grid keeps coarse layout, which matters on small centred images such as Fashion-MNIST.
+  TORCH_ARG(int64_t, pool_grid) = 1;
 };
 
 /// A small ConvNet: blocks of 3x3 conv (no bias) + BN + ReLU, max-pools where asked, then global
-/// average pooling. x: [B, C, H, W] -> features [B, widths.back()].
+/// average pooling to pool_grid x pool_grid. x: [B, C, H, W] -> [B, widths.back() * pool_grid^2].
 class ConvNetImpl : public torch::nn::Cloneable<ConvNetImpl> {
  public:
   explicit ConvNetImpl(ConvNetOptions options = {});
   void reset() override;
   torch::Tensor forward(const torch::Tensor& x);
-  int64_t output_dim() const { return options.widths().back(); }
+  int64_t output_dim() const {
+    return options.widths().back() * options.pool_grid() * options.pool_grid();
+  }
   void pretty_print(std::ostream& stream) const override;
 
   ConvNetOptions options;

@@ -22,6 +22,8 @@ struct EncoderSpec {
   int64_t in_channels = 1;
   /// ConvNet widths.
   std::vector<int64_t> widths{32, 64, 128, 256};
+  /// ConvNet final pooling grid (1 = global average pooling).
+  int64_t pool_grid = 1;
   /// ResNet stem and base width.
   bool small_stem = true;
   int64_t base_width = 64;

@@ -15,6 +15,7 @@ struct Datasets {
 Datasets load_datasets(const config::RunConfig& cfg);
 
 struct EvalResult {
+  bool done = false;
   std::string split;  ///< "test" or "val"
   double knn_acc = 0, linear_acc = -1, linear_val_acc = -1, linear_l2 = 0;
   double embed_s = 0, eval_s = 0;
