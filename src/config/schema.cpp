@@ -187,6 +187,7 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("model.head_hidden", REF(model.head_hidden), at_least(1), "projection head hidden size"));
   f.push_back(number<int64_t>("model.head_dim", REF(model.head_dim), at_least(1), "embedding size"));
   f.push_back(flag("model.head_batch_norm", REF(model.head_batch_norm), "batch norm in the projection head"));
+  f.push_back(number<int64_t>("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view"));
   f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
 
   f.push_back(text("loss.name", REF(loss.name), {"nt_xent"}, "contrastive loss"));

@@ -20,11 +20,18 @@ SimCLRImpl::SimCLRImpl(SimCLROptions options_) : options(std::move(options_)) {
 
 losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
                                               const torch::Tensor& view2) {
-  auto x = torch::cat({view1, view2}, 0);
-  if (options.channels_last()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  auto z = head->forward(encoder.forward(x));
-  auto halves = z.chunk(2, 0);
-  return losses::functional::nt_xent(halves[0], halves[1], options.loss());
+  // Separate passes per view: one pass over 2B mixes the views' batch statistics and, on CPU,
+  // is slower (the working set falls out of cache).
+  return losses::functional::nt_xent(embed_view(view1), embed_view(view2), options.loss());
+}
+
+torch::Tensor SimCLRImpl::embed_view(const torch::Tensor& view) {
+  auto x = options.channels_last() ? view.contiguous(at::MemoryFormat::ChannelsLast) : view;
+  const int64_t chunk = options.encode_chunk();
+  if (chunk <= 0 || chunk >= x.size(0)) return head->forward(encoder.forward(x));
+  std::vector<torch::Tensor> parts;
+  for (const auto& piece : x.split(chunk, 0)) parts.push_back(head->forward(encoder.forward(piece)));
+  return torch::cat(parts, 0);
 }
 
 torch::Tensor SimCLRImpl::features(const torch::Tensor& images) {

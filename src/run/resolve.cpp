@@ -48,6 +48,7 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
       .head_layers(cfg.model.head_layers)
       .head_batch_norm(cfg.model.head_batch_norm)
       .channels_last(cfg.model.channels_last)
+      .encode_chunk(cfg.model.encode_chunk)
       .loss(losses::NTXentOptions()
                 .temperature(cfg.loss.temperature)
                 .similarity(losses::similarity_from_string(cfg.loss.similarity)));

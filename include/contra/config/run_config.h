@@ -39,7 +39,8 @@ struct ModelConfig {
   int64_t base_width = 64;
   int64_t head_layers = 2, head_hidden = 512, head_dim = 128;
   bool head_batch_norm = false;
-  bool channels_last = false;
+  bool channels_last = true;
+  int64_t encode_chunk = 64;  ///< images per encoder pass (ghost batch norm); 0 = whole view
 };
 
 struct LossConfig {

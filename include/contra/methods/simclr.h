@@ -21,15 +21,21 @@ struct SimCLROptions {
   TORCH_ARG(losses::NTXentOptions, loss) = {};
   /// Channels-last memory layout for the views (oneDNN's preferred format on CPU) (default false).
   TORCH_ARG(bool, channels_last) = false;
+  /// Images per encoder pass; each view is encoded in chunks of this size, so batch-norm
+  /// statistics come from `encode_chunk` samples of one view (ghost batch norm) and the working
+  /// set stays in cache. 0 = each view in one pass (default 0).
+  TORCH_ARG(int64_t, encode_chunk) = 0;
 };
 
 class SimCLRImpl : public torch::nn::Module {
  public:
   explicit SimCLRImpl(SimCLROptions options);
-  /// view1, view2: [B, C, H, W]. Both views go through the encoder as one batch of 2B.
+  /// view1, view2: [B, C, H, W]. Each view is encoded separately (in encode_chunk pieces).
   losses::ContrastiveOutput forward(const torch::Tensor& view1, const torch::Tensor& view2);
   /// Frozen-encoder features for evaluation: [B, C, H, W] -> [B, encoder dim].
   torch::Tensor features(const torch::Tensor& images);
+  /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
+  torch::Tensor embed_view(const torch::Tensor& view);
 
   SimCLROptions options;
   models::Encoder encoder;
