@@ -45,10 +45,24 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& mode
     throw Error(c10::str("checkpoint '", path, "' is corrupt or not a contra checkpoint"));
   }
   CheckpointState state;
+  // LibTorch's load silently replaces a tensor of another shape: compare shapes ourselves.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& p : model.named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
+  for (const auto& b : model.named_buffers()) shapes.emplace_back(b.key(), b.value().sizes().vec());
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     model.load(model_archive);
+    auto params = model.named_parameters();
+    auto buffers = model.named_buffers();
+    for (const auto& [name, sizes] : shapes) {
+      const auto* t = params.find(name);
+      if (!t) t = buffers.find(name);
+      CONTRA_CHECK(t && t->sizes().vec() == sizes, "checkpoint '", path,
+                   "' does not match this model: '", name, "' has shape ",
+                   t ? t->sizes() : c10::IntArrayRef{}, " in the file but ", c10::IntArrayRef(sizes),
+                   " in the model (another architecture or config?)");
+    }
     if (optimizer) {
       torch::serialize::InputArchive opt_archive;
       archive.read("optimizer", opt_archive);
