@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Two-view augmentation on one core: contra's fused C++ pipeline vs the torchvision peer.
-# Usage: bench/run_augment.sh [build-dir] [N]   (defaults: build-aug, 100000 for contra, 5000 peer)
+# Usage: bench/run_augment.sh [build-dir] [N]   (defaults: build, 100000 for contra, 5000 peer)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${1:-$root/build-aug}"
+build="${1:-$root/build}"
 n="${2:-100000}"
 peer_n="${PEER_N:-5000}"
 ref="$root/../shared/reference/simclr_ref.py"

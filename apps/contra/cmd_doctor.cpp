@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <ATen/Context.h>
 
 #include "commands.h"
 #include "contra/core/runtime.h"
@@ -21,7 +22,7 @@ Action add_doctor(CLI::App& app) {
     std::printf("threads    %d intra-op\n", n);
     std::string blas = blas_library();
     std::printf("blas       %s\n", blas.c_str());
-    std::printf("mkldnn     %s\n", torch::hasMKLDNN() ? "yes" : "no");
+    std::printf("mkldnn     %s\n", at::hasMKLDNN() ? "yes" : "no");
     std::printf("device     cpu%s\n",
                 torch::cuda::is_available()
                     ? (" + cuda (" + std::to_string(torch::cuda::device_count()) + " GPUs)").c_str()

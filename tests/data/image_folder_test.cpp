@@ -8,8 +8,7 @@
 #include "contra/data/image_folder.h"
 #include "data_test_util.h"
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
+#include <stb/stb_image_write.h>  // implementation: tests/support/stb_image_write_impl.cpp
 
 namespace {
 

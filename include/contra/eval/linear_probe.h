@@ -13,8 +13,9 @@ struct LinearProbeOptions {
   TORCH_ARG(std::vector<double>, l2_grid) = std::vector<double>{1e-5, 1e-4, 1e-3};
   /// Fraction of training features held out to choose l2 (default 0.1). 0 uses l2_grid[0].
   TORCH_ARG(double, val_fraction) = 0.1;
-  /// Optimiser iterations (full-batch L-BFGS) per fit (default 300).
-  TORCH_ARG(int64_t, max_iter) = 300;
+  /// Optimiser iterations (full-batch L-BFGS) per fit (default 100; accuracy moves by about
+  /// 0.001 between 50 and 300 iterations, while the time grows with them).
+  TORCH_ARG(int64_t, max_iter) = 100;
   /// Seed for the validation split (default 0).
   TORCH_ARG(uint64_t, seed) = 0;
 };
