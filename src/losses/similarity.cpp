@@ -3,29 +3,21 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/core/names.h"
 
 namespace contra::losses {
 namespace {
-const std::pair<const char*, Similarity> kNames[] = {
+const NameTable<Similarity, 3> kNames = {
     {"cosine", Similarity::kCosine},
     {"dot", Similarity::kDot},
     {"euclidean", Similarity::kNegSquaredEuclidean}};
 }  // namespace
 
 Similarity similarity_from_string(const std::string& name) {
-  std::string valid;
-  for (const auto& [n, k] : kNames) {
-    if (name == n) return k;
-    valid += valid.empty() ? n : std::string(", ") + n;
-  }
-  throw Error("unknown similarity '" + name + "'; valid: " + valid);
+  return from_name(kNames, name, "similarity");
 }
 
-std::string to_string(Similarity kind) {
-  for (const auto& [n, k] : kNames)
-    if (k == kind) return n;
-  TORCH_INTERNAL_ASSERT(false, "unnamed Similarity");
-}
+std::string to_string(Similarity kind) { return name_of(kNames, kind); }
 
 namespace functional {
 at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, Similarity kind) {

@@ -3,31 +3,23 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/core/names.h"
 #include "contra/models/convnet.h"
 #include "contra/models/resnet.h"
 
 namespace contra::models {
 namespace {
-const std::pair<const char*, EncoderKind> kNames[] = {{"convnet", EncoderKind::kConvNet},
+const NameTable<EncoderKind, 4> kNames = {{"convnet", EncoderKind::kConvNet},
                                                       {"resnet18", EncoderKind::kResNet18},
                                                       {"resnet34", EncoderKind::kResNet34},
                                                       {"resnet50", EncoderKind::kResNet50}};
 }  // namespace
 
 EncoderKind encoder_kind_from_string(const std::string& name) {
-  std::string valid;
-  for (const auto& [n, k] : kNames) {
-    if (name == n) return k;
-    valid += valid.empty() ? n : std::string(", ") + n;
-  }
-  throw Error("unknown encoder '" + name + "'; valid: " + valid);
+  return from_name(kNames, name, "encoder");
 }
 
-std::string to_string(EncoderKind kind) {
-  for (const auto& [n, k] : kNames)
-    if (k == kind) return n;
-  TORCH_INTERNAL_ASSERT(false, "unnamed EncoderKind");
-}
+std::string to_string(EncoderKind kind) { return name_of(kNames, kind); }
 
 Encoder make_encoder(const EncoderSpec& spec) {
   Encoder e;

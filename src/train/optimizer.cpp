@@ -3,15 +3,15 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/core/names.h"
 #include "contra/train/lars.h"
 
 namespace contra::train {
 
 OptimizerKind optimizer_kind_from_string(const std::string& name) {
-  if (name == "sgd") return OptimizerKind::kSGD;
-  if (name == "adamw") return OptimizerKind::kAdamW;
-  if (name == "lars") return OptimizerKind::kLARS;
-  throw Error("unknown optimizer '" + name + "'; valid: sgd, adamw, lars");
+  static const NameTable<OptimizerKind, 3> kNames = {
+      {"sgd", OptimizerKind::kSGD}, {"adamw", OptimizerKind::kAdamW}, {"lars", OptimizerKind::kLARS}};
+  return from_name(kNames, name, "optimizer");
 }
 
 ParamGroups split_for_weight_decay(const std::vector<at::Tensor>& params) {

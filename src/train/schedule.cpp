@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "contra/core/error.h"
+#include "contra/core/names.h"
 
 namespace contra::train {
 
@@ -19,10 +19,9 @@ double lr_at(const ScheduleOptions& o, int64_t step) {
 }
 
 LrScaling lr_scaling_from_string(const std::string& name) {
-  if (name == "linear") return LrScaling::kLinear;
-  if (name == "sqrt") return LrScaling::kSqrt;
-  if (name == "none") return LrScaling::kNone;
-  throw Error("unknown lr scaling '" + name + "'; valid: linear, sqrt, none");
+  static const NameTable<LrScaling, 3> kNames = {
+      {"linear", LrScaling::kLinear}, {"sqrt", LrScaling::kSqrt}, {"none", LrScaling::kNone}};
+  return from_name(kNames, name, "lr scaling");
 }
 
 double scale_lr(double lr, int64_t batch_size, LrScaling scaling) {
