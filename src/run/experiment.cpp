@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
