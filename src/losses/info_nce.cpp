@@ -1,0 +1,150 @@
+#include "contra/losses/info_nce.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+
+namespace contra::losses::functional {
+namespace {
+
+/// Similarity of each query to its own set of candidates. q: [N, d], c: [N, K, d] -> [N, K].
+/// Same formulas as similarity_matrix, so a shared set gives the same values as a bank.
+at::Tensor paired_similarity(const at::Tensor& q, const at::Tensor& c, Similarity kind) {
+  switch (kind) {
+    case Similarity::kCosine: {
+      namespace F = torch::nn::functional;
+      auto qn = F::normalize(q, F::NormalizeFuncOptions().dim(1).eps(1e-12));
+      auto cn = F::normalize(c, F::NormalizeFuncOptions().dim(2).eps(1e-12));
+      return torch::bmm(cn, qn.unsqueeze(2)).squeeze(2);
+    }
+    case Similarity::kDot:
+      return torch::bmm(c, q.unsqueeze(2)).squeeze(2);
+    case Similarity::kNegSquaredEuclidean: {
+      auto qq = q.pow(2).sum(1, true);                          // [N, 1]
+      auto cc = c.pow(2).sum(2);                                // [N, K]
+      auto dot = torch::bmm(c, q.unsqueeze(2)).squeeze(2);      // [N, K]
+      return -(qq + cc - 2 * dot).clamp_min(0);
+    }
+  }
+  TORCH_INTERNAL_ASSERT(false, "unhandled Similarity");
+}
+
+/// The off-diagonal entries of a square [N, N] matrix, row by row: [N, N - 1].
+at::Tensor off_diagonal(const at::Tensor& s) {
+  const int64_t n = s.size(0);
+  auto keep = torch::eye(n, s.options().dtype(torch::kBool)).logical_not();
+  return s.masked_select(keep).view({n, n - 1});
+}
+
+bool all_finite(const at::Tensor& t) { return torch::isfinite(t).all().item<bool>(); }
+
+}  // namespace
+
+ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
+                           const InfoNCEOptions& options, const at::Tensor& bank,
+                           const at::Tensor& per_query_negatives) {
+  const double t = options.temperature();
+  const double tau_plus = options.debias_tau_plus();
+  const double beta = options.hard_beta();
+  CONTRA_CHECK(t > 0 && std::isfinite(t), "loss.temperature must be > 0, got ", t);
+  CONTRA_CHECK(tau_plus >= 0 && tau_plus < 1, "loss.debias_tau_plus must be in [0, 1), got ",
+               tau_plus);
+  CONTRA_CHECK(beta >= 0 && std::isfinite(beta), "loss.hard_beta must be >= 0, got ", beta);
+  CONTRA_CHECK(queries.defined() && keys.defined() && queries.dim() == 2 &&
+                   queries.sizes() == keys.sizes(),
+               "InfoNCE needs queries [N, d] and positive keys [N, d] of equal shape, got ",
+               queries.defined() ? queries.sizes() : at::IntArrayRef{}, " and ",
+               keys.defined() ? keys.sizes() : at::IntArrayRef{});
+  const int64_t n = queries.size(0), d = queries.size(1);
+  CONTRA_CHECK(n >= 1, "InfoNCE needs at least 1 query, got ", queries.sizes());
+  if (bank.defined())
+    CONTRA_CHECK(bank.dim() == 2 && bank.size(1) == d,
+                 "InfoNCE negative bank must be [M, d] matching queries ", queries.sizes(),
+                 ", got ", bank.sizes());
+  if (per_query_negatives.defined())
+    CONTRA_CHECK(per_query_negatives.dim() == 3 && per_query_negatives.size(0) == n &&
+                     per_query_negatives.size(2) == d,
+                 "InfoNCE per-query negatives must be [N, K, d] matching queries ",
+                 queries.sizes(), ", got ", per_query_negatives.sizes());
+  const int64_t num_neg = (options.in_batch() ? n - 1 : 0) +
+                          (options.in_batch_queries() ? n - 1 : 0) +
+                          (bank.defined() ? bank.size(0) : 0) +
+                          (per_query_negatives.defined() ? per_query_negatives.size(1) : 0);
+  CONTRA_CHECK(num_neg > 0,
+               "InfoNCE has no negatives: in_batch=", options.in_batch() ? "true" : "false",
+               " with N = ", n, ", in_batch_queries=",
+               options.in_batch_queries() ? "true" : "false", ", bank ",
+               bank.defined() ? "[" + std::to_string(bank.size(0)) + ", d]" : "none",
+               ", per-query negatives ",
+               per_query_negatives.defined()
+                   ? "[N, " + std::to_string(per_query_negatives.size(1)) + ", d]"
+                   : "none");
+  CONTRA_CHECK(all_finite(queries), "InfoNCE queries contain NaN or Inf");
+  CONTRA_CHECK(all_finite(keys), "InfoNCE keys contain NaN or Inf");
+  if (bank.defined()) CONTRA_CHECK(all_finite(bank), "InfoNCE negative bank contains NaN or Inf");
+  if (per_query_negatives.defined())
+    CONTRA_CHECK(all_finite(per_query_negatives),
+                 "InfoNCE per-query negatives contain NaN or Inf");
+
+  const auto kind = options.similarity();
+  // Similarities (before temperature): positive [N], negatives [N, Nneg].
+  at::Tensor pos;
+  std::vector<at::Tensor> negs;
+  if (options.in_batch()) {
+    auto s = similarity_matrix(queries, keys, kind);          // [N, N]
+    pos = s.diagonal();
+    if (n > 1) negs.push_back(off_diagonal(s));
+  } else {
+    pos = paired_similarity(queries, keys.unsqueeze(1), kind).squeeze(1);
+  }
+  if (options.in_batch_queries() && n > 1)
+    negs.push_back(off_diagonal(similarity_matrix(queries, queries, kind)));
+  if (bank.defined() && bank.size(0) > 0)
+    negs.push_back(similarity_matrix(queries, bank, kind));
+  if (per_query_negatives.defined() && per_query_negatives.size(1) > 0)
+    negs.push_back(paired_similarity(queries, per_query_negatives, kind));
+  auto neg = negs.size() == 1 ? negs[0] : torch::cat(negs, 1);  // [N, Nneg]
+
+  auto a = pos / t;  // log p   [N]
+  auto b = neg / t;  // log n_i [N, Nneg]
+  const double log_k = std::log(double(num_neg));
+  // log S = log(Nneg * mean_i(w_i n_i)). With w_i = e^{beta b_i} / mean_j e^{beta b_j}:
+  //   Nneg * mean(w n) = Nneg * sum_i e^{(1+beta) b_i} / sum_j e^{beta b_j}.
+  at::Tensor log_s = beta == 0 ? b.logsumexp(1)
+                               : log_k + (b * (1 + beta)).logsumexp(1) - (b * beta).logsumexp(1);
+  at::Tensor log_ng = log_s;
+  if (tau_plus > 0) {
+    // log(S - tau_plus Nneg p) = log S + log(1 - e^r), r = log(tau_plus Nneg) + a - log S;
+    // defined for r < 0, otherwise the estimate is <= 0 and only the floor remains.
+    auto r = std::log(tau_plus) + log_k + a - log_s;
+    auto valid = r < 0;
+    auto r_safe = torch::where(valid, r, torch::full_like(r, -1.0));  // keeps the unused branch finite
+    auto debiased = log_s + torch::log(-torch::expm1(r_safe)) - std::log1p(-tau_plus);
+    debiased = torch::where(valid, debiased,
+                            torch::full_like(debiased, -std::numeric_limits<double>::infinity()));
+    // Floor Nneg * e^{-1/t} (Chuang et al.): log Nneg - 1/t.
+    log_ng = torch::maximum(debiased, torch::full_like(debiased, log_k - 1.0 / t));
+  }
+  // loss = -log(p / (p + Ng)) = logaddexp(log p, log Ng) - log p.
+  auto per_query = torch::stack({a, log_ng}, 1).logsumexp(1) - a;  // [N]
+
+  ContrastiveOutput out;
+  switch (options.reduction()) {
+    case Reduction::kMean: out.loss = per_query.mean(); break;
+    case Reduction::kSum: out.loss = per_query.sum(); break;
+    case Reduction::kNone: out.loss = per_query; break;
+  }
+
+  torch::NoGradGuard no_grad;
+  auto p = pos.detach(), ng = neg.detach();
+  out.positive_sim = p.mean().item<double>();
+  out.negative_sim = ng.mean().item<double>();
+  out.top1 = (p >= std::get<0>(ng.max(1))).to(torch::kDouble).mean().item<double>();
+  return out;
+}
+
+}  // namespace contra::losses::functional
