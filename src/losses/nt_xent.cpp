@@ -38,7 +38,7 @@ ContrastiveOutput nt_xent(const at::Tensor& z1, const at::Tensor& z2,
   out.positive_sim = pos.mean().item<double>();
   out.negative_sim = neg_sum.item<double>() / neg_count;
   auto argmax = logits.detach().argmax(1);
-  out.top1 = argmax.eq(target).to(torch::kFloat).mean().item<double>();
+  out.top1 = argmax.eq(target).to(torch::kDouble).mean().item<double>();
   return out;
 }
 

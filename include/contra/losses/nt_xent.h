@@ -18,7 +18,7 @@ struct NTXentOptions {
 
 /// The loss and what it says about the batch (diagnostics carry no gradient).
 struct ContrastiveOutput {
-  at::Tensor loss;            ///< scalar, mean over the 2N anchors
+  at::Tensor loss;            ///< the reduced loss (NT-Xent: scalar mean over the 2N anchors)
   double positive_sim = 0.0;  ///< mean similarity of positive pairs (before temperature)
   double negative_sim = 0.0;  ///< mean similarity of negative pairs
   double top1 = 0.0;          ///< share of anchors whose positive ranks first
