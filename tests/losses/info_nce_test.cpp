@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "../support/expect_error.h"
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -53,15 +55,7 @@ double reference_mean(const at::Tensor& q, const at::Tensor& k, const at::Tensor
   return total / double(n);
 }
 
-template <class Fn>
-void expect_error(Fn fn, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error for " << text;
-  } catch (const contra::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
+using contra::test_support::expect_error;
 
 // Autograd gradient of f with respect to every input vs central finite differences (float64).
 void expect_grad_matches_fd(const std::function<at::Tensor(const std::vector<at::Tensor>&)>& f,

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "../support/expect_error.h"
 #include <torch/torch.h>
 
 #include <cmath>
@@ -95,14 +97,7 @@ TEST(NTXent, StableAtLowTemperatureWithLargeLogits) {
 
 TEST(NTXent, RejectsBadInput) {
   auto z = torch::randn({4, 3});
-  auto expect_error = [](auto fn, const std::string& text) {
-    try {
-      fn();
-      FAIL() << "no error for " << text;
-    } catch (const contra::Error& e) {
-      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-    }
-  };
+  using contra::test_support::expect_error;
   expect_error([&] { functional::nt_xent(z, z, NTXentOptions().temperature(0)); },
                "loss.temperature must be > 0, got 0");
   expect_error([&] { functional::nt_xent(z, torch::randn({3, 3})); }, "equal shape");

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "../support/expect_error.h"
 #include <torch/torch.h>
 
 #include <cmath>
@@ -45,15 +47,7 @@ double reference_supcon(const at::Tensor& z1, const at::Tensor& z2, const std::v
   return total / double(m);
 }
 
-template <class Fn>
-void expect_error(Fn fn, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error for " << text;
-  } catch (const contra::Error& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
+using contra::test_support::expect_error;
 
 }  // namespace
 
