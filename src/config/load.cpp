@@ -38,10 +38,11 @@ void set_key(RunConfig& cfg, const std::string& key, const YAML::Node& value,
 void apply_map(RunConfig& cfg, const YAML::Node& node, const std::string& prefix,
                const std::string& file) {
   for (auto it = node.begin(); it != node.end(); ++it) {
-    CONTRA_CHECK(it->first.IsScalar(), file, ": keys must be plain names");
-    std::string key = prefix + it->first.Scalar();
-    const YAML::Node& value = it->second;
-    std::string where = c10::str(" (", file, " line ", it->first.Mark().line + 1, ")");
+    // Copies: the iterator's pair is a temporary proxy; Nodes are cheap handles.
+    const YAML::Node name = it->first, value = it->second;
+    CONTRA_CHECK(name.IsScalar(), file, ": keys must be plain names");
+    std::string key = prefix + name.Scalar();
+    std::string where = c10::str(" (", file, " line ", name.Mark().line + 1, ")");
     if (value.IsMap()) {
       // A section name ("train") recurses; a map given to a leaf key is a type error.
       if (find_field(key)) set_key(cfg, key, value, where);
