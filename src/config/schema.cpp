@@ -190,7 +190,10 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view"));
   f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
 
-  f.push_back(text("loss.name", REF(loss.name), {"nt_xent"}, "contrastive loss"));
+  f.push_back(text("loss.name", REF(loss.name), {"nt_xent", "debiased", "hard_negative", "supcon"}, "contrastive loss"));
+  f.push_back(number<double>("loss.tau_plus", REF(loss.tau_plus), Range{0, 1, false, true}, "debiased: class prior tau_plus"));
+  f.push_back(number<double>("loss.hard_beta", REF(loss.hard_beta), kNonNeg, "hard_negative: concentration beta"));
+  f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
   f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean"}, "similarity of embeddings"));
 

@@ -19,10 +19,12 @@ SimCLRImpl::SimCLRImpl(SimCLROptions options_) : options(std::move(options_)) {
 }
 
 losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
-                                              const torch::Tensor& view2) {
+                                              const torch::Tensor& view2,
+                                              const torch::Tensor& labels) {
   // Separate passes per view: one pass over 2B mixes the views' batch statistics and, on CPU,
   // is slower (the working set falls out of cache).
-  return losses::functional::nt_xent(embed_view(view1), embed_view(view2), options.loss());
+  return losses::functional::two_view_loss(embed_view(view1), embed_view(view2), labels,
+                                           options.loss());
 }
 
 torch::Tensor SimCLRImpl::embed_view(const torch::Tensor& view) {

@@ -12,6 +12,7 @@
 #include "contra/augment/pipeline.h"
 #include "contra/config/load.h"
 #include "contra/core/error.h"
+#include "contra/core/rng.h"
 #include "contra/core/runtime.h"
 #include "contra/data/fashion_mnist.h"
 #include "contra/data/image_folder.h"
@@ -80,6 +81,17 @@ EvalResult evaluate(methods::SimCLR& model, const Datasets& data, const config::
   return r;
 }
 
+/// Mixed supervision: keeps each label with probability `fraction` (seeded per sample), -1
+/// elsewhere. Only the contrastive loss sees the result; evaluation keeps every label.
+torch::Tensor keep_label_fraction(const torch::Tensor& labels, double fraction, uint64_t seed) {
+  auto out = labels.clone();
+  auto* y = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < out.numel(); ++i)
+    if (!Rng(derive_seed(seed, uint64_t(i), 0x6c6162656c73ull /* "labels" */)).bernoulli(fraction))
+      y[i] = -1;
+  return out;
+}
+
 nlohmann::json eval_json(const EvalResult& e) {
   nlohmann::json j;
   j["eval_split"] = e.split;
@@ -136,11 +148,15 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   dir.write_file("config.yaml", config::to_yaml(cfg));
 
   const int64_t channels = data.train.images.size(1);
-  methods::SimCLR model(simclr_options(cfg, channels));
+  const auto method_options = simclr_options(cfg, channels);
+  methods::SimCLR model(method_options);
   model->to(device);
   auto optimizer = train::make_optimizer(model->parameters(), optimizer_options(cfg));
 
-  data::TwoViewLoader loader(data.train, augment::Pipeline(pipeline_options(cfg)),
+  data::ImageDataset contrastive = data.train;  // shares the images
+  if (method_options.loss().kind() == losses::TwoViewLoss::kSupCon)
+    contrastive.labels = keep_label_fraction(data.train.labels, cfg.loss.label_fraction, cfg.seed);
+  data::TwoViewLoader loader(contrastive, augment::Pipeline(pipeline_options(cfg)),
                              data::LoaderOptions(cfg.train.batch_size)
                                  .seed(cfg.seed)
                                  .workers(cfg.data.workers)
@@ -155,7 +171,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
 
   train::TrainerHooks hooks;
   hooks.loss = [&](const data::TwoViewBatch& b) {
-    return model->forward(b.view1.to(device), b.view2.to(device));
+    return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
   };
   hooks.on_log = [&](const train::StepRecord& r) {
     dir.append_metrics({{"step", r.stats.step},

@@ -49,9 +49,12 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
       .head_batch_norm(cfg.model.head_batch_norm)
       .channels_last(cfg.model.channels_last)
       .encode_chunk(cfg.model.encode_chunk)
-      .loss(losses::NTXentOptions()
+      .loss(losses::TwoViewLossOptions()
+                .kind(losses::two_view_loss_from_string(cfg.loss.name))
                 .temperature(cfg.loss.temperature)
-                .similarity(losses::similarity_from_string(cfg.loss.similarity)));
+                .similarity(losses::similarity_from_string(cfg.loss.similarity))
+                .tau_plus(cfg.loss.tau_plus)
+                .hard_beta(cfg.loss.hard_beta));
 }
 
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg) {

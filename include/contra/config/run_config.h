@@ -44,7 +44,10 @@ struct ModelConfig {
 };
 
 struct LossConfig {
-  std::string name = "nt_xent";
+  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon
+  double tau_plus = 0.1;         ///< debiased: class prior
+  double hard_beta = 1.0;        ///< hard_negative: concentration
+  double label_fraction = 0.1;   ///< supcon: share of training images whose label is used
   double temperature = 0.5;
   std::string similarity = "cosine";  ///< cosine | dot | euclidean
 };

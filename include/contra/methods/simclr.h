@@ -1,7 +1,7 @@
 #pragma once
 #include <torch/nn/module.h>
 
-#include "contra/losses/nt_xent.h"
+#include "contra/losses/two_view.h"
 #include "contra/models/encoder.h"
 #include "contra/models/head.h"
 
@@ -18,7 +18,8 @@ struct SimCLROptions {
   TORCH_ARG(int64_t, head_hidden) = 512;
   TORCH_ARG(int64_t, head_layers) = 2;
   TORCH_ARG(bool, head_batch_norm) = false;
-  TORCH_ARG(losses::NTXentOptions, loss) = {};
+  /// The objective over the two views' embeddings (default NT-Xent, temperature 0.5).
+  TORCH_ARG(losses::TwoViewLossOptions, loss) = {};
   /// Channels-last memory layout for the views (oneDNN's preferred format on CPU) (default false).
   TORCH_ARG(bool, channels_last) = false;
   /// Images per encoder pass; each view is encoded in chunks of this size, so batch-norm
@@ -31,7 +32,9 @@ class SimCLRImpl : public torch::nn::Module {
  public:
   explicit SimCLRImpl(SimCLROptions options);
   /// view1, view2: [B, C, H, W]. Each view is encoded separately (in encode_chunk pieces).
-  losses::ContrastiveOutput forward(const torch::Tensor& view1, const torch::Tensor& view2);
+  /// labels: [B] int64, -1 where unknown; read only by the supcon objective.
+  losses::ContrastiveOutput forward(const torch::Tensor& view1, const torch::Tensor& view2,
+                                    const torch::Tensor& labels = {});
   /// Frozen-encoder features for evaluation: [B, C, H, W] -> [B, encoder dim].
   torch::Tensor features(const torch::Tensor& images);
   /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
