@@ -72,6 +72,11 @@ TEST(Config, WrongTypesAreNamed) {
   EXPECT_NE(error_of("", {"model.head_batch_norm=maybe"}).find("expected true or false"),
             std::string::npos);
   EXPECT_NE(error_of("train: [1, 2]\n").find("unknown config key 'train'"), std::string::npos);
+  EXPECT_NE(error_of("", {"loss.name=triplet"})
+                .find("loss.name: unknown value 'triplet'; valid: nt_xent, debiased, hard_negative, supcon"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.tau_plus=1"}).find("loss.tau_plus must be in [0, 1), got 1"),
+            std::string::npos);
   EXPECT_NE(error_of("", {"optim.name=adam"}).find("optim.name: unknown value 'adam'; valid: sgd, adamw, lars"),
             std::string::npos);
 }
