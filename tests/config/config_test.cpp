@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "contra/config/load.h"
 #include "contra/config/schema.h"
 #include "contra/core/error.h"
@@ -12,7 +14,9 @@ using namespace contra::config;
 namespace {
 std::string write_temp(const std::string& text) {
   static int n = 0;
-  std::string path = testing::TempDir() + "/contra_cfg_" + std::to_string(n++) + ".yaml";
+  // ctest runs each test in its own process, in parallel: the pid keeps the files apart.
+  std::string path = testing::TempDir() + "/contra_cfg_" + std::to_string(getpid()) + "_" +
+                     std::to_string(n++) + ".yaml";
   std::ofstream(path) << text;
   return path;
 }

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
@@ -28,7 +30,7 @@ Result run(const std::string& args) {
 }
 std::string config() { return std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml"; }
 std::string fresh_dir(const std::string& name) {
-  auto d = fs::path(testing::TempDir()) / name;
+  auto d = fs::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
   fs::remove_all(d);
   return d.string();
 }

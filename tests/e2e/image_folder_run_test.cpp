@@ -8,6 +8,8 @@
 #include <fstream>
 #include <random>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <stb/stb_image_write.h>
 
@@ -36,7 +38,7 @@ void write_split(const fs::path& root, int per_class, unsigned seed) {
 }  // namespace
 
 TEST(Cli, TrainsOnAnImageFolder) {
-  auto base = fs::path(testing::TempDir()) / "contra_image_folder";
+  auto base = fs::path(testing::TempDir()) / ("contra_image_folder_" + std::to_string(getpid()));
   fs::remove_all(base);
   write_split(base / "train", 96, 1);
   write_split(base / "test", 32, 2);

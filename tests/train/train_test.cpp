@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <unistd.h>
+
 #include "contra/core/error.h"
 #include "contra/train/checkpoint.h"
 #include "contra/train/lars.h"
@@ -100,7 +102,7 @@ TEST(Checkpoint, RoundTripAndErrors) {
   auto opt = make_optimizer(a->parameters(), OptimizerOptions(OptimizerKind::kSGD).lr(0.1));
   a->forward(torch::randn({4, 3})).sum().backward();
   opt->step();
-  std::string path = testing::TempDir() + "/contra_ckpt.pt";
+  std::string path = testing::TempDir() + "/contra_ckpt_" + std::to_string(getpid()) + ".pt";
   save_checkpoint(path, *a, opt.get(), {12, 3});
   auto opt_b = make_optimizer(b->parameters(), OptimizerOptions(OptimizerKind::kSGD).lr(0.1));
   auto st = load_checkpoint(path, *b, opt_b.get());
@@ -115,7 +117,7 @@ TEST(Checkpoint, RoundTripAndErrors) {
   } catch (const contra::Error& e) {
     EXPECT_NE(std::string(e.what()).find("does not match this model"), std::string::npos) << e.what();
   }
-  std::string junk = testing::TempDir() + "/contra_junk.pt";
+  std::string junk = testing::TempDir() + "/contra_junk_" + std::to_string(getpid()) + ".pt";
   std::FILE* f = std::fopen(junk.c_str(), "wb");
   std::fputs("not a checkpoint", f);
   std::fclose(f);
