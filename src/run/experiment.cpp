@@ -98,6 +98,8 @@ nlohmann::json eval_json(const EvalResult& e) {
   j["knn_acc"] = e.knn_acc;
   j["linear_acc"] = e.linear_acc >= 0 ? nlohmann::json(e.linear_acc) : nlohmann::json();
   j["linear_l2"] = e.linear_l2;
+  j["linear_val_acc"] = e.linear_val_acc >= 0 ? nlohmann::json(e.linear_val_acc) : nlohmann::json();
+  j["embed_s"] = e.embed_s;
   j["eval_s"] = e.eval_s;
   return j;
 }

@@ -1,15 +1,11 @@
 #include "contra/train/progress.h"
 
-#include <unistd.h>
 
 #include <cmath>
 
 #include <c10/util/StringUtil.h>
 
 namespace contra::train {
-
-Progress::Progress(std::FILE* out, int64_t every)
-    : Progress(out, every, isatty(fileno(out)) == 1) {}
 
 Progress::Progress(std::FILE* out, int64_t every, bool interactive)
     : out_(out), every_(every < 1 ? 1 : every), interactive_(interactive) {}

@@ -21,8 +21,7 @@ struct StepStats {
 /// pipe, CI): a plain log line every `every` steps and at the end.
 class Progress {
  public:
-  Progress(std::FILE* out, int64_t every);
-  /// interactive: force the terminal style on or off (default: isatty(out)).
+  /// interactive: redraw one line (a terminal) or print log lines (anything else).
   Progress(std::FILE* out, int64_t every, bool interactive);
   void update(const StepStats& s);
   /// Ends the redrawn line, if any.
