@@ -11,7 +11,8 @@ namespace contra::train {
 
 TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimizer& optimizer,
                  const TrainerOptions& options, const TrainerHooks& hooks) {
-  TORCH_INTERNAL_ASSERT(hooks.loss, "fit() needs a loss hook");
+  TORCH_INTERNAL_ASSERT(bool(hooks.loss) != bool(hooks.loss_and_backward),
+                        "fit() needs exactly one of the loss and loss_and_backward hooks");
   const int64_t total = options.schedule().total_steps();
   const int64_t per_epoch = loader.batches_per_epoch();
   Progress progress(stdout, options.log_every(), options.interactive());
@@ -24,13 +25,14 @@ TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimize
     const double lr = lr_at(options.schedule(), step);
     optimizer.set_lr(lr);
     data::TwoViewBatch batch = loader.next();
-    auto out = hooks.loss(batch);
+    optimizer.zero_grad();
+    auto out = hooks.loss ? hooks.loss(batch) : hooks.loss_and_backward(batch);
     const double loss = out.loss.item<double>();
     CONTRA_CHECK(std::isfinite(loss), "training diverged: loss is ", loss, " at step ", step + 1,
                  " (lr ", lr, "); lower optim.lr or raise loss.temperature");
-    optimizer.zero_grad();
-    out.loss.backward();
+    if (hooks.loss) out.loss.backward();
     optimizer.step();
+    if (hooks.after_step) hooks.after_step(step + 1, out);
     pairs += batch.view1.size(0);
     summary.final_loss = loss;
 

@@ -40,7 +40,15 @@ struct TrainSummary {
 
 struct TrainerHooks {
   /// Computes the loss of one batch (forward only; the trainer does backward and the step).
+  /// Exactly one of loss and loss_and_backward is set.
   std::function<losses::ContrastiveOutput(const data::TwoViewBatch&)> loss;
+  /// Computes the loss of one batch and accumulates its gradients itself (for methods that
+  /// back-propagate in pieces, such as a gradient cache); returns the loss detached. The trainer
+  /// zeroes the gradients before and steps the optimizer after.
+  std::function<losses::ContrastiveOutput(const data::TwoViewBatch&)> loss_and_backward;
+  /// Called after each optimizer step with the steps done and that step's output (momentum
+  /// encoders, queues, adaptive samplers).
+  std::function<void(int64_t step, const losses::ContrastiveOutput&)> after_step;
   /// Called every log_every steps and at the end.
   std::function<void(const StepRecord&)> on_log;
   /// Called every checkpoint_every steps and at the end, with steps done and the epoch.
