@@ -1,5 +1,6 @@
 #include "contra/losses/info_nce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -23,11 +24,13 @@ at::Tensor paired_similarity(const at::Tensor& q, const at::Tensor& c, Similarit
     }
     case Similarity::kDot:
       return torch::bmm(c, q.unsqueeze(2)).squeeze(2);
-    case Similarity::kNegSquaredEuclidean: {
+    case Similarity::kNegSquaredEuclidean:
+    case Similarity::kNegEuclidean: {
       auto qq = q.pow(2).sum(1, true);                          // [N, 1]
       auto cc = c.pow(2).sum(2);                                // [N, K]
       auto dot = torch::bmm(c, q.unsqueeze(2)).squeeze(2);      // [N, K]
-      return -(qq + cc - 2 * dot).clamp_min(0);
+      auto d2 = (qq + cc - 2 * dot).clamp_min(0);
+      return kind == Similarity::kNegEuclidean ? -d2.clamp_min(1e-12).sqrt() : -d2;
     }
   }
   TORCH_INTERNAL_ASSERT(false, "unhandled Similarity");
@@ -109,9 +112,31 @@ ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
     negs.push_back(paired_similarity(queries, per_query_negatives, kind));
   auto neg = negs.size() == 1 ? negs[0] : torch::cat(negs, 1);  // [N, Nneg]
 
+  const double sigma = options.decoupled_sigma();
+  CONTRA_CHECK(sigma >= 0 && std::isfinite(sigma), "loss.decoupled_sigma must be >= 0, got ",
+               sigma);
+  // Which negatives each query uses; empty rows drop out of the loss.
+  const bool sampled = options.negatives().kind() != NegativeSampling::kAll;
+  at::Tensor use;     // [N, Nneg] bool, only when sampled
+  at::Tensor active;  // [N] bool, only when sampled
+  if (sampled) {
+    use = select_negatives(neg, pos, options.negatives());
+    active = use.any(1);
+  }
+  const auto minus_inf = -std::numeric_limits<double>::infinity();
+
   auto a = pos / t;  // log p   [N]
   auto b = neg / t;  // log n_i [N, Nneg]
-  const double log_k = std::log(double(num_neg));
+  at::Tensor log_k;  // log Nneg per query, [N]
+  if (sampled) {
+    // Inactive rows get finite stand-ins (they are masked out of the loss below), so no
+    // log-sum-exp runs over an all -inf row and no NaN reaches the gradient.
+    auto keep = use | active.logical_not().unsqueeze(1);
+    b = b.masked_fill(keep.logical_not(), minus_inf);
+    log_k = keep.sum(1).to(b.scalar_type()).log();
+  } else {
+    log_k = torch::full({n}, std::log(double(num_neg)), b.options());
+  }
   // log S = log(Nneg * mean_i(w_i n_i)). With w_i = e^{beta b_i} / mean_j e^{beta b_j}:
   //   Nneg * mean(w n) = Nneg * sum_i e^{(1+beta) b_i} / sum_j e^{beta b_j}.
   at::Tensor log_s = beta == 0 ? b.logsumexp(1)
@@ -124,17 +149,32 @@ ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
     auto valid = r < 0;
     auto r_safe = torch::where(valid, r, torch::full_like(r, -1.0));  // keeps the unused branch finite
     auto debiased = log_s + torch::log(-torch::expm1(r_safe)) - std::log1p(-tau_plus);
-    debiased = torch::where(valid, debiased,
-                            torch::full_like(debiased, -std::numeric_limits<double>::infinity()));
+    debiased = torch::where(valid, debiased, torch::full_like(debiased, minus_inf));
     // Floor Nneg * e^{-1/t} (Chuang et al.): log Nneg - 1/t.
-    log_ng = torch::maximum(debiased, torch::full_like(debiased, log_k - 1.0 / t));
+    log_ng = torch::maximum(debiased, log_k - 1.0 / t);
   }
-  // loss = -log(p / (p + Ng)) = logaddexp(log p, log Ng) - log p.
-  auto per_query = torch::stack({a, log_ng}, 1).logsumexp(1) - a;  // [N]
+  at::Tensor per_query;  // [N]
+  if (options.decoupled()) {
+    at::Tensor w = torch::ones_like(a);
+    if (sigma > 0) {
+      // DCLW: 2 - exp(s+/sigma) / mean exp(s+/sigma) = 2 - N softmax(s+/sigma).
+      auto ps = pos.detach() / sigma;
+      w = 2 - double(n) * torch::softmax(ps, 0);
+    }
+    per_query = log_ng - w * a;
+  } else {
+    // loss = -log(p / (p + Ng)) = logaddexp(log p, log Ng) - log p.
+    per_query = torch::stack({a, log_ng}, 1).logsumexp(1) - a;
+  }
+  int64_t num_active = n;
+  if (sampled) {
+    per_query = per_query.masked_fill(active.logical_not(), 0.0);
+    num_active = active.sum().item<int64_t>();
+  }
 
   ContrastiveOutput out;
   switch (options.reduction()) {
-    case Reduction::kMean: out.loss = per_query.mean(); break;
+    case Reduction::kMean: out.loss = per_query.sum() / double(std::max<int64_t>(num_active, 1)); break;
     case Reduction::kSum: out.loss = per_query.sum(); break;
     case Reduction::kNone: out.loss = per_query; break;
   }
@@ -142,8 +182,14 @@ ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
   torch::NoGradGuard no_grad;
   auto p = pos.detach(), ng = neg.detach();
   out.positive_sim = p.mean().item<double>();
-  out.negative_sim = ng.mean().item<double>();
+  if (sampled) {
+    const double used = use.sum().item<double>();
+    out.negative_sim = used > 0 ? ng.masked_select(use).sum().item<double>() / used : 0.0;
+  } else {
+    out.negative_sim = ng.mean().item<double>();
+  }
   out.top1 = (p >= std::get<0>(ng.max(1))).to(torch::kDouble).mean().item<double>();
+  out.active = double(num_active) / double(n);
   return out;
 }
 

@@ -7,10 +7,11 @@
 
 namespace contra::losses {
 namespace {
-const NameTable<Similarity, 3> kNames = {
+const NameTable<Similarity, 4> kNames = {
     {"cosine", Similarity::kCosine},
     {"dot", Similarity::kDot},
-    {"euclidean", Similarity::kNegSquaredEuclidean}};
+    {"euclidean", Similarity::kNegSquaredEuclidean},
+    {"l2", Similarity::kNegEuclidean}};
 }  // namespace
 
 Similarity similarity_from_string(const std::string& name) {
@@ -33,11 +34,14 @@ at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, Similarit
     }
     case Similarity::kDot:
       return torch::mm(a, b.t());
-    case Similarity::kNegSquaredEuclidean: {
+    case Similarity::kNegSquaredEuclidean:
+    case Similarity::kNegEuclidean: {
       // -(|a|^2 - 2 a.b + |b|^2); clamp guards the tiny negatives rounding produces.
       auto aa = a.pow(2).sum(1, true);
       auto bb = b.pow(2).sum(1, true).t();
-      return -(aa + bb - 2 * torch::mm(a, b.t())).clamp_min(0);
+      auto d2 = (aa + bb - 2 * torch::mm(a, b.t())).clamp_min(0);
+      // sqrt's gradient is infinite at 0 (the diagonal of a self-similarity): clamp first.
+      return kind == Similarity::kNegEuclidean ? -d2.clamp_min(1e-12).sqrt() : -d2;
     }
   }
   TORCH_INTERNAL_ASSERT(false, "unhandled Similarity");

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/expect_error.h"
+#include "../support/finite_difference.h"
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -56,32 +57,7 @@ double reference_mean(const at::Tensor& q, const at::Tensor& k, const at::Tensor
 }
 
 using contra::test_support::expect_error;
-
-// Autograd gradient of f with respect to every input vs central finite differences (float64).
-void expect_grad_matches_fd(const std::function<at::Tensor(const std::vector<at::Tensor>&)>& f,
-                            const std::vector<at::Tensor>& inputs, const std::string& what) {
-  std::vector<at::Tensor> leaves;
-  for (const auto& x : inputs) leaves.push_back(x.detach().clone().requires_grad_());
-  f(leaves).backward();
-  const double h = 1e-6;
-  torch::NoGradGuard ng;
-  for (size_t a = 0; a < inputs.size(); ++a) {
-    auto g = leaves[a].grad();
-    ASSERT_TRUE(g.defined()) << what << " input " << a;
-    for (int64_t i = 0; i < inputs[a].numel(); ++i) {
-      std::vector<at::Tensor> plus, minus;
-      for (const auto& x : inputs) {
-        plus.push_back(x.detach().clone());
-        minus.push_back(x.detach().clone());
-      }
-      plus[a].view(-1)[i] += h;
-      minus[a].view(-1)[i] -= h;
-      double fd = (f(plus).item<double>() - f(minus).item<double>()) / (2 * h);
-      EXPECT_NEAR(g.view(-1)[i].item<double>(), fd, 1e-6)
-          << what << " input " << a << " element " << i;
-    }
-  }
-}
+using contra::test_support::expect_grad_matches_fd;
 
 // Two queries in 2-D, cosine, t = 1: q = [(1,0), (0,1)], keys k = [(1,0), (0,-1)].
 //   sim(q, k) = [[1, 0], [0, -1]]: positives 1 and -1, in-batch negatives 0 and 0.
@@ -161,7 +137,7 @@ TEST(InfoNCE, DebiasedAndHardMatchDirectFormula) {
   torch::manual_seed(3);
   auto q = torch::randn({5, 3}, torch::kDouble), k = torch::randn({5, 3}, torch::kDouble);
   auto bank = torch::randn({4, 3}, torch::kDouble);
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     for (auto [tau, beta] : Cfgs{{0.0, 0.0}, {0.1, 0.0}, {0.0, 0.7}, {0.2, 1.5}}) {
       auto opts = InfoNCEOptions().temperature(0.5).similarity(sim).debias_tau_plus(tau).hard_beta(beta);
       double got = functional::info_nce(q, k, opts, bank).loss.item<double>();
@@ -178,7 +154,7 @@ TEST(InfoNCE, ZeroDebiasAndZeroHardEqualPlainInfoNCE) {
   torch::manual_seed(4);
   auto q = torch::randn({6, 4}, torch::kDouble), k = torch::randn({6, 4}, torch::kDouble);
   auto bank = torch::randn({3, 4}, torch::kDouble);
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     const double t = 0.2;
     auto logits = torch::cat({functional::similarity_matrix(q, k, sim),
                               functional::similarity_matrix(q, bank, sim)}, 1) / t;
@@ -222,7 +198,7 @@ TEST(InfoNCE, InBatchMatchesHandComputation) {
 TEST(InfoNCE, SymmetricWithSameSideNegativesEqualsNTXent) {
   torch::manual_seed(6);
   auto z1 = torch::randn({6, 4}, torch::kDouble), z2 = torch::randn({6, 4}, torch::kDouble);
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     auto opts = InfoNCEOptions().temperature(0.5).similarity(sim).in_batch_queries(true);
     double sym = (functional::info_nce(z1, z2, opts).loss.item<double>() +
                   functional::info_nce(z2, z1, opts).loss.item<double>()) / 2;
@@ -238,7 +214,7 @@ TEST(InfoNCE, PerQueryNegativesEqualBankWhenShared) {
   auto q = torch::randn({4, 3}, torch::kDouble), k = torch::randn({4, 3}, torch::kDouble);
   auto bank = torch::randn({5, 3}, torch::kDouble);
   auto per_query = bank.unsqueeze(0).expand({4, 5, 3}).contiguous();
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean})
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean})
     for (bool in_batch : {true, false})
       for (auto [tau, beta] : Cfgs{{0.0, 0.0}, {0.1, 0.5}}) {
         auto opts = InfoNCEOptions().temperature(0.5).similarity(sim).in_batch(in_batch)
@@ -257,7 +233,7 @@ TEST(InfoNCE, GradientMatchesFiniteDifferences) {
   std::vector<at::Tensor> inputs = {
       torch::randn({3, 2}, torch::kDouble), torch::randn({3, 2}, torch::kDouble),
       torch::randn({2, 2}, torch::kDouble), torch::randn({3, 2, 2}, torch::kDouble)};
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean})
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean})
     for (auto [tau, beta] : Cfgs{{0.0, 0.0}, {0.1, 0.0}, {0.0, 0.5}, {0.1, 1.0}}) {
       auto opts = InfoNCEOptions().temperature(0.5).similarity(sim).in_batch_queries(true)
                       .debias_tau_plus(tau).hard_beta(beta);

@@ -22,16 +22,19 @@ TEST(Similarity, MatchesHandComputedValues) {
   auto euc = functional::similarity_matrix(a, b, Similarity::kNegSquaredEuclidean);
   EXPECT_NEAR(euc[0][0].item<double>(), -(9.0 + 4.0), 1e-12);
   EXPECT_NEAR(euc[1][0].item<double>(), -(1.0 + 4.0), 1e-12);
+  auto l2 = functional::similarity_matrix(a, b, Similarity::kNegEuclidean);
+  EXPECT_NEAR(l2[0][0].item<double>(), -std::sqrt(13.0), 1e-12);
+  EXPECT_NEAR(l2[1][0].item<double>(), -std::sqrt(5.0), 1e-12);
 }
 
 TEST(Similarity, NamesRoundTripAndUnknownIsRejected) {
-  for (auto k : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean})
+  for (auto k : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean})
     EXPECT_EQ(similarity_from_string(to_string(k)), k);
   try {
     similarity_from_string("manhattan");
     FAIL();
   } catch (const contra::Error& e) {
-    EXPECT_STREQ(e.what(), "unknown similarity 'manhattan'; valid: cosine, dot, euclidean");
+    EXPECT_STREQ(e.what(), "unknown similarity 'manhattan'; valid: cosine, dot, euclidean, l2");
   }
 }
 
@@ -63,7 +66,7 @@ TEST(NTXent, TemperatureScalesLogits) {
 
 TEST(NTXent, GradientMatchesFiniteDifferences) {
   torch::manual_seed(1);
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     auto z1 = torch::randn({4, 3}, torch::kDouble).requires_grad_();
     auto z2 = torch::randn({4, 3}, torch::kDouble).requires_grad_();
     auto opts = NTXentOptions().temperature(0.5).similarity(sim);

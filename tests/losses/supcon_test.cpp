@@ -91,7 +91,7 @@ TEST(SupCon, MatchesLoopReferenceWithMixedLabels) {
   torch::manual_seed(10);
   auto z1 = torch::randn({6, 3}, torch::kDouble), z2 = torch::randn({6, 3}, torch::kDouble);
   std::vector<int64_t> y = {2, -1, 2, 0, -1, 0};
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     auto out = functional::supcon(z1, z2, labels_of(y), SupConOptions().temperature(0.5).similarity(sim));
     EXPECT_NEAR(out.loss.item<double>(), reference_supcon(z1, z2, y, sim, 0.5), 1e-10)
         << to_string(sim);
@@ -102,7 +102,7 @@ TEST(SupCon, MatchesLoopReferenceWithMixedLabels) {
 TEST(SupCon, WithoutSharedLabelsEqualsNTXent) {
   torch::manual_seed(11);
   auto z1 = torch::randn({5, 4}, torch::kDouble), z2 = torch::randn({5, 4}, torch::kDouble);
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     auto nt = functional::nt_xent(z1, z2, NTXentOptions().temperature(0.3).similarity(sim));
     auto opts = SupConOptions().temperature(0.3).similarity(sim);
     auto unlabeled = functional::supcon(z1, z2, labels_of({-1, -1, -1, -1, -1}), opts);
@@ -130,7 +130,7 @@ TEST(SupCon, SharedLabelsBecomePositives) {
 TEST(SupCon, GradientMatchesFiniteDifferences) {
   torch::manual_seed(13);
   auto y = labels_of({0, -1, 0, 1});
-  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean, Similarity::kNegEuclidean}) {
     auto z1 = torch::randn({4, 3}, torch::kDouble).requires_grad_();
     auto z2 = torch::randn({4, 3}, torch::kDouble).requires_grad_();
     auto opts = SupConOptions().temperature(0.5).similarity(sim);

@@ -2,6 +2,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
+#include "contra/losses/negatives.h"
 #include "contra/losses/nt_xent.h"
 #include "contra/losses/similarity.h"
 
@@ -33,6 +34,15 @@ enum class Reduction {
 /// beta = 0 give plain InfoNCE, -log(p / (p + sum_i n_i)), for every similarity. Note the floor
 /// assumes cosine similarity; with dot or euclidean similarity it is only a positivity guard.
 /// Everything is computed in log space (log-sum-exp), so t = 0.01 with logits ~100 stays finite.
+///
+/// Decoupled contrastive learning: "Decoupled Contrastive Learning" (Yeh et al., 2022) drops the
+/// positive from the denominator, loss = -w s+/t + log Ng, with w = 1 (DCL) or, for
+/// decoupled_sigma > 0, the DCLW weight w_i = 2 - exp(s+_i/sigma) / mean_j exp(s+_j/sigma)
+/// (treated as a constant: no gradient flows through the weight).
+///
+/// Negative sampling (negatives.h) picks which of the pooled negatives each query uses; Nneg is
+/// then that query's own count. A query left with no negative (threshold, semi_hard) is left out
+/// of the loss (and of the mean); the share of queries that entered is reported as `active`.
 struct InfoNCEOptions {
   /// Softmax temperature, > 0 (default 0.1).
   TORCH_ARG(double, temperature) = 0.1;
@@ -48,6 +58,12 @@ struct InfoNCEOptions {
   TORCH_ARG(double, debias_tau_plus) = 0.0;
   /// Hard-negative concentration beta >= 0 (default 0: uniform weights).
   TORCH_ARG(double, hard_beta) = 0.0;
+  /// Leave the positive out of the denominator (decoupled contrastive loss) (default false).
+  TORCH_ARG(bool, decoupled) = false;
+  /// Decoupled: DCLW weighting width sigma >= 0 (default 0: unweighted DCL).
+  TORCH_ARG(double, decoupled_sigma) = 0.0;
+  /// Which of the pooled negatives each query uses (default all).
+  TORCH_ARG(NegativeSamplingOptions, negatives) = {};
 };
 
 namespace functional {
@@ -56,8 +72,9 @@ namespace functional {
 /// per_query_negatives: optional [N, K, d], row i holds query i's own negatives.
 /// At least one negative per query is required. The result's loss is a scalar for kMean and
 /// kSum and [N] for kNone; positive_sim / negative_sim are the mean positive and mean negative
-/// similarity (unweighted, before temperature); top1 is the share of queries whose positive
-/// scores at least as high as every negative.
+/// similarity over the negatives used (unweighted, before temperature); top1 is the share of
+/// queries whose positive scores at least as high as every candidate negative (before negative
+/// sampling, so that it stays comparable across samplers).
 ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
                            const InfoNCEOptions& options = {}, const at::Tensor& bank = {},
                            const at::Tensor& per_query_negatives = {});

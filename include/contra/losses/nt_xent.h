@@ -22,6 +22,7 @@ struct ContrastiveOutput {
   double positive_sim = 0.0;  ///< mean similarity of positive pairs (before temperature)
   double negative_sim = 0.0;  ///< mean similarity of negative pairs
   double top1 = 0.0;          ///< share of anchors whose positive ranks first
+  double active = 1.0;        ///< share of anchors (or mined triplets' anchors) in the loss
 };
 
 namespace functional {

@@ -10,9 +10,11 @@ enum class Similarity {
   kCosine,  ///< <a/|a|, b/|b|>
   kDot,     ///< <a, b>
   kNegSquaredEuclidean,  ///< -|a - b|^2
+  kNegEuclidean,         ///< -|a - b| (distance clamped at 1e-6 so its gradient stays finite)
 };
 
-Similarity similarity_from_string(const std::string& name);  ///< "cosine" | "dot" | "euclidean"
+/// "cosine" | "dot" | "euclidean" (negative squared distance) | "l2" (negative distance).
+Similarity similarity_from_string(const std::string& name);
 std::string to_string(Similarity kind);
 
 namespace functional {
