@@ -190,12 +190,23 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view"));
   f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
 
-  f.push_back(text("loss.name", REF(loss.name), {"nt_xent", "debiased", "hard_negative", "supcon"}, "contrastive loss"));
+  f.push_back(text("loss.name", REF(loss.name), {"nt_xent", "debiased", "hard_negative", "supcon", "decoupled", "triplet"}, "contrastive loss"));
   f.push_back(number<double>("loss.tau_plus", REF(loss.tau_plus), Range{0, 1, false, true}, "debiased: class prior tau_plus"));
   f.push_back(number<double>("loss.hard_beta", REF(loss.hard_beta), kNonNeg, "hard_negative: concentration beta"));
+  f.push_back(flag("loss.adaptive", REF(loss.adaptive), "hard_negative: adapt beta to the similarity gap (AdaptiveHardness)"));
+  f.push_back(number<double>("loss.adaptive_beta_max", REF(loss.adaptive_beta_max), kNonNeg, "adaptive: largest beta"));
+  f.push_back(number<double>("loss.adaptive_gap_low", REF(loss.adaptive_gap_low), kAny, "adaptive: smoothed gap where beta starts to rise"));
+  f.push_back(number<double>("loss.adaptive_gap_high", REF(loss.adaptive_gap_high), kAny, "adaptive: smoothed gap where beta reaches its maximum"));
+  f.push_back(number<double>("loss.adaptive_rate", REF(loss.adaptive_rate), kPositive, "adaptive: largest change of beta per step"));
+  f.push_back(number<double>("loss.decoupled_sigma", REF(loss.decoupled_sigma), kNonNeg, "decoupled: DCLW weighting width (0 = plain DCL)"));
+  f.push_back(number<double>("loss.margin", REF(loss.margin), kNonNeg, "triplet margin; width of the semi_hard band"));
+  f.push_back(text("loss.mining", REF(loss.mining), {"batch_all", "batch_hard", "semi_hard", "hard"}, "triplet: which triplets"));
+  f.push_back(text("loss.negatives", REF(loss.negatives), {"all", "random", "hardest", "threshold", "semi_hard"}, "which negatives each view uses"));
+  f.push_back(number<int64_t>("loss.num_negatives", REF(loss.num_negatives), at_least(1), "random / hardest: negatives per view"));
+  f.push_back(number<double>("loss.neg_threshold", REF(loss.neg_threshold), kAny, "threshold: keep negatives with similarity above this"));
   f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
-  f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean"}, "similarity of embeddings"));
+  f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean", "l2"}, "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
 
   f.push_back(text("optim.name", REF(optim.name), {"sgd", "adamw", "lars"}, "optimizer"));
   f.push_back(number<double>("optim.lr", REF(optim.lr), kPositive, "peak learning rate at batch 256"));
@@ -269,6 +280,16 @@ void validate(const RunConfig& c) {
                a.mean.size(), " vs ", a.std.size(), ")");
   CONTRA_CHECK(c.train.epochs > 0 || c.train.max_steps > 0,
                "train.epochs must be > 0 (or set train.max_steps), got ", c.train.epochs);
+  const auto& l = c.loss;
+  CONTRA_CHECK(!l.adaptive || l.name == "hard_negative",
+               "loss.adaptive needs loss.name hard_negative, got ", l.name);
+  CONTRA_CHECK(l.adaptive_gap_low < l.adaptive_gap_high, "loss.adaptive_gap_low (",
+               l.adaptive_gap_low, ") must be < loss.adaptive_gap_high (", l.adaptive_gap_high, ")");
+  CONTRA_CHECK(l.negatives == "all" || (l.name != "supcon" && l.name != "triplet"),
+               "loss.negatives ", l.negatives, " applies to nt_xent, debiased, hard_negative and "
+               "decoupled, not to ", l.name);
+  CONTRA_CHECK(l.negatives != "semi_hard" || l.margin > 0,
+               "loss.margin must be > 0 for loss.negatives semi_hard, got ", l.margin);
   if (c.data.dataset == "image_folder")
     CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
                  c.data.channels);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <unistd.h>
 
@@ -175,16 +176,30 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   hooks.loss = [&](const data::TwoViewBatch& b) {
     return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
   };
+  std::optional<losses::AdaptiveHardness> adaptive;
+  if (cfg.loss.adaptive) {
+    adaptive.emplace(adaptive_options(cfg));
+    hooks.after_step = [&](int64_t, const losses::ContrastiveOutput& out) {
+      const double beta = adaptive->update(out.loss.item<double>(),
+                                           out.positive_sim - out.negative_sim);
+      model->options.loss().hard_beta(beta);
+    };
+  }
   hooks.on_log = [&](const train::StepRecord& r) {
-    dir.append_metrics({{"step", r.stats.step},
-                        {"epoch", r.stats.epoch},
-                        {"loss", r.stats.loss},
-                        {"lr", r.stats.lr},
-                        {"pairs_per_s", r.stats.pairs_per_s},
-                        {"data_wait", r.stats.data_wait},
-                        {"pos_sim", r.diagnostics.positive_sim},
-                        {"neg_sim", r.diagnostics.negative_sim},
-                        {"top1", r.diagnostics.top1}});
+    nlohmann::json line = {{"step", r.stats.step},
+                           {"epoch", r.stats.epoch},
+                           {"loss", r.stats.loss},
+                           {"lr", r.stats.lr},
+                           {"pairs_per_s", r.stats.pairs_per_s},
+                           {"data_wait", r.stats.data_wait},
+                           {"pos_sim", r.diagnostics.positive_sim},
+                           {"neg_sim", r.diagnostics.negative_sim},
+                           {"top1", r.diagnostics.top1},
+                           {"active", r.diagnostics.active}};
+    // The beta that the next step uses (hard_negative runs, fixed or adaptive).
+    if (model->options.loss().kind() == losses::TwoViewLoss::kHardNegative)
+      line["hard_beta"] = model->options.loss().hard_beta();
+    dir.append_metrics(line);
   };
   hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
     train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch});

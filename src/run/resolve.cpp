@@ -54,7 +54,24 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
                 .temperature(cfg.loss.temperature)
                 .similarity(losses::similarity_from_string(cfg.loss.similarity))
                 .tau_plus(cfg.loss.tau_plus)
-                .hard_beta(cfg.loss.hard_beta));
+                // An adaptive run starts from plain InfoNCE; the controller raises beta.
+                .hard_beta(cfg.loss.adaptive ? 0.0 : cfg.loss.hard_beta)
+                .decoupled_sigma(cfg.loss.decoupled_sigma)
+                .margin(cfg.loss.margin)
+                .mining(losses::triplet_mining_from_string(cfg.loss.mining))
+                .negatives(losses::NegativeSamplingOptions()
+                               .kind(losses::negative_sampling_from_string(cfg.loss.negatives))
+                               .num_negatives(cfg.loss.num_negatives)
+                               .threshold(cfg.loss.neg_threshold)
+                               .margin(cfg.loss.margin)));
+}
+
+losses::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg) {
+  return losses::AdaptiveHardnessOptions()
+      .beta_max(cfg.loss.adaptive_beta_max)
+      .gap_low(cfg.loss.adaptive_gap_low)
+      .gap_high(cfg.loss.adaptive_gap_high)
+      .rate(cfg.loss.adaptive_rate);
 }
 
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg) {

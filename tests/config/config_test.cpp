@@ -76,13 +76,31 @@ TEST(Config, WrongTypesAreNamed) {
   EXPECT_NE(error_of("", {"model.head_batch_norm=maybe"}).find("expected true or false"),
             std::string::npos);
   EXPECT_NE(error_of("train: [1, 2]\n").find("unknown config key 'train'"), std::string::npos);
-  EXPECT_NE(error_of("", {"loss.name=triplet"})
-                .find("loss.name: unknown value 'triplet'; valid: nt_xent, debiased, hard_negative, supcon"),
+  EXPECT_NE(error_of("", {"loss.name=arcface"})
+                .find("loss.name: unknown value 'arcface'; valid: nt_xent, debiased, hard_negative, supcon, decoupled, triplet"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.negatives=easy"})
+                .find("loss.negatives: unknown value 'easy'; valid: all, random, hardest, threshold, semi_hard"),
             std::string::npos);
   EXPECT_NE(error_of("", {"loss.tau_plus=1"}).find("loss.tau_plus must be in [0, 1), got 1"),
             std::string::npos);
   EXPECT_NE(error_of("", {"optim.name=adam"}).find("optim.name: unknown value 'adam'; valid: sgd, adamw, lars"),
             std::string::npos);
+}
+
+TEST(Config, LossCombinationsAreChecked) {
+  EXPECT_NE(error_of("", {"loss.adaptive=true"})
+                .find("loss.adaptive needs loss.name hard_negative, got nt_xent"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.name=triplet", "loss.negatives=hardest"})
+                .find("loss.negatives hardest applies to nt_xent, debiased, hard_negative and decoupled, not to triplet"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.adaptive_gap_low=0.9"})
+                .find("loss.adaptive_gap_low (0.9) must be < loss.adaptive_gap_high (0.8)"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.num_negatives=0"}).find("loss.num_negatives must be >= 1, got 0"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"loss.name=hard_negative", "loss.adaptive=true", "loss.negatives=hardest"}), "(no error)");
 }
 
 TEST(Config, OutOfRangeValuesAreRejected) {
