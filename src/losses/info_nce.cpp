@@ -47,9 +47,9 @@ bool all_finite(const at::Tensor& t) { return torch::isfinite(t).all().item<bool
 
 }  // namespace
 
-ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
-                           const InfoNCEOptions& options, const at::Tensor& bank,
-                           const at::Tensor& per_query_negatives) {
+PooledSimilarities pooled_similarities(const at::Tensor& queries, const at::Tensor& keys,
+                                       const InfoNCEOptions& options, const at::Tensor& bank,
+                                       const at::Tensor& per_query_negatives) {
   const double t = options.temperature();
   const double tau_plus = options.debias_tau_plus();
   const double beta = options.hard_beta();
@@ -110,17 +110,31 @@ ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
     negs.push_back(similarity_matrix(queries, bank, kind));
   if (per_query_negatives.defined() && per_query_negatives.size(1) > 0)
     negs.push_back(paired_similarity(queries, per_query_negatives, kind));
-  auto neg = negs.size() == 1 ? negs[0] : torch::cat(negs, 1);  // [N, Nneg]
+  return {pos, negs.size() == 1 ? negs[0] : torch::cat(negs, 1)};
+}
 
+ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
+                           const InfoNCEOptions& options, const at::Tensor& bank,
+                           const at::Tensor& per_query_negatives, const at::Tensor& negative_mask) {
+  const double t = options.temperature();
+  const double tau_plus = options.debias_tau_plus();
+  const double beta = options.hard_beta();
+  auto sims = pooled_similarities(queries, keys, options, bank, per_query_negatives);
+  const auto& pos = sims.positive;
+  const auto& neg = sims.negative;
+  const int64_t n = queries.size(0), num_neg = neg.size(1);
   const double sigma = options.decoupled_sigma();
   CONTRA_CHECK(sigma >= 0 && std::isfinite(sigma), "loss.decoupled_sigma must be >= 0, got ",
                sigma);
   // Which negatives each query uses; empty rows drop out of the loss.
-  const bool sampled = options.negatives().kind() != NegativeSampling::kAll;
+  const bool sampled = negative_mask.defined();
   at::Tensor use;     // [N, Nneg] bool, only when sampled
   at::Tensor active;  // [N] bool, only when sampled
   if (sampled) {
-    use = select_negatives(neg, pos, options.negatives());
+    CONTRA_CHECK(negative_mask.scalar_type() == torch::kBool && negative_mask.sizes() == neg.sizes(),
+                 "InfoNCE negative mask must be bool [N, Nneg] = ", neg.sizes(), ", got ",
+                 negative_mask.scalar_type(), " ", negative_mask.sizes());
+    use = negative_mask.to(neg.device());
     active = use.any(1);
   }
   const auto minus_inf = -std::numeric_limits<double>::infinity();

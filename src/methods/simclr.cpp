@@ -23,7 +23,7 @@ losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
                                               const torch::Tensor& labels) {
   // Separate passes per view: one pass over 2B mixes the views' batch statistics and, on CPU,
   // is slower (the working set falls out of cache).
-  return losses::functional::two_view_loss(embed_view(view1), embed_view(view2), labels,
+  return two_view_loss(embed_view(view1), embed_view(view2), labels,
                                            options.loss());
 }
 

@@ -157,7 +157,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   auto optimizer = train::make_optimizer(model->parameters(), optimizer_options(cfg));
 
   data::ImageDataset contrastive = data.train;  // shares the images
-  if (method_options.loss().kind() == losses::TwoViewLoss::kSupCon)
+  if (method_options.loss().kind() == methods::TwoViewLoss::kSupCon)
     contrastive.labels = keep_label_fraction(data.train.labels, cfg.loss.label_fraction, cfg.seed);
   data::TwoViewLoader loader(contrastive, augment::Pipeline(pipeline_options(cfg)),
                              data::LoaderOptions(cfg.train.batch_size)
@@ -176,7 +176,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   hooks.loss = [&](const data::TwoViewBatch& b) {
     return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
   };
-  std::optional<losses::AdaptiveHardness> adaptive;
+  std::optional<negatives::AdaptiveHardness> adaptive;
   if (cfg.loss.adaptive) {
     adaptive.emplace(adaptive_options(cfg));
     hooks.after_step = [&](int64_t, const losses::ContrastiveOutput& out) {
@@ -197,7 +197,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
                            {"top1", r.diagnostics.top1},
                            {"active", r.diagnostics.active}};
     // The beta that the next step uses (hard_negative runs, fixed or adaptive).
-    if (model->options.loss().kind() == losses::TwoViewLoss::kHardNegative)
+    if (model->options.loss().kind() == methods::TwoViewLoss::kHardNegative)
       line["hard_beta"] = model->options.loss().hard_beta();
     dir.append_metrics(line);
   };

@@ -49,8 +49,8 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
       .head_batch_norm(cfg.model.head_batch_norm)
       .channels_last(cfg.model.channels_last)
       .encode_chunk(cfg.model.encode_chunk)
-      .loss(losses::TwoViewLossOptions()
-                .kind(losses::two_view_loss_from_string(cfg.loss.name))
+      .loss(methods::TwoViewLossOptions()
+                .kind(methods::two_view_loss_from_string(cfg.loss.name))
                 .temperature(cfg.loss.temperature)
                 .similarity(losses::similarity_from_string(cfg.loss.similarity))
                 .tau_plus(cfg.loss.tau_plus)
@@ -58,16 +58,16 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
                 .hard_beta(cfg.loss.adaptive ? 0.0 : cfg.loss.hard_beta)
                 .decoupled_sigma(cfg.loss.decoupled_sigma)
                 .margin(cfg.loss.margin)
-                .mining(losses::triplet_mining_from_string(cfg.loss.mining))
-                .negatives(losses::NegativeSamplingOptions()
-                               .kind(losses::negative_sampling_from_string(cfg.loss.negatives))
+                .mining(negatives::triplet_mining_from_string(cfg.loss.mining))
+                .negatives(negatives::NegativeSamplingOptions()
+                               .kind(negatives::negative_sampling_from_string(cfg.loss.negatives))
                                .num_negatives(cfg.loss.num_negatives)
                                .threshold(cfg.loss.neg_threshold)
                                .margin(cfg.loss.margin)));
 }
 
-losses::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg) {
-  return losses::AdaptiveHardnessOptions()
+negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg) {
+  return negatives::AdaptiveHardnessOptions()
       .beta_max(cfg.loss.adaptive_beta_max)
       .gap_low(cfg.loss.adaptive_gap_low)
       .gap_high(cfg.loss.adaptive_gap_high)

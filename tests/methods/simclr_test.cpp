@@ -2,13 +2,13 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
-#include "contra/losses/two_view.h"
+#include "contra/methods/objective.h"
 #include "contra/methods/simclr.h"
 
 using namespace contra;
 
 namespace {
-methods::SimCLR make(losses::TwoViewLossOptions loss, int64_t chunk = 0) {
+methods::SimCLR make(methods::TwoViewLossOptions loss, int64_t chunk = 0) {
   torch::manual_seed(0);
   models::EncoderSpec spec;
   spec.widths = {4, 8};
@@ -20,9 +20,9 @@ methods::SimCLR make(losses::TwoViewLossOptions loss, int64_t chunk = 0) {
 TEST(SimCLR, ObjectivesReduceToNTXent) {
   auto v1 = torch::randn({8, 1, 12, 12}), v2 = torch::randn({8, 1, 12, 12});
   auto none = torch::full({8}, -1, torch::kLong);
-  auto base = losses::TwoViewLossOptions().temperature(0.3);
+  auto base = methods::TwoViewLossOptions().temperature(0.3);
   double ref = make(base)->forward(v1, v2).loss.item<double>();
-  using K = losses::TwoViewLoss;
+  using K = methods::TwoViewLoss;
   EXPECT_NEAR(make(base.kind(K::kDebiased).tau_plus(0))->forward(v1, v2).loss.item<double>(), ref, 1e-5);
   EXPECT_NEAR(make(base.kind(K::kHardNegative).hard_beta(0))->forward(v1, v2).loss.item<double>(), ref, 1e-5);
   EXPECT_NEAR(make(base.kind(K::kSupCon))->forward(v1, v2, none).loss.item<double>(), ref, 1e-5);
@@ -44,7 +44,7 @@ TEST(SimCLR, ChunkedEncodingMatchesWholeViewInEvalMode) {
 }
 
 TEST(SimCLR, SupConWithoutLabelsIsAnError) {
-  auto m = make(losses::TwoViewLossOptions().kind(losses::TwoViewLoss::kSupCon));
+  auto m = make(methods::TwoViewLossOptions().kind(methods::TwoViewLoss::kSupCon));
   auto v = torch::randn({4, 1, 12, 12});
   try {
     m->forward(v, v);

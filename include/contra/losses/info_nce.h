@@ -2,7 +2,6 @@
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
-#include "contra/losses/negatives.h"
 #include "contra/losses/nt_xent.h"
 #include "contra/losses/similarity.h"
 
@@ -40,8 +39,8 @@ enum class Reduction {
 /// decoupled_sigma > 0, the DCLW weight w_i = 2 - exp(s+_i/sigma) / mean_j exp(s+_j/sigma)
 /// (treated as a constant: no gradient flows through the weight).
 ///
-/// Negative sampling (negatives.h) picks which of the pooled negatives each query uses; Nneg is
-/// then that query's own count. A query left with no negative (threshold, semi_hard) is left out
+/// A negative mask (what a miner of negatives/ chose) picks which of the pooled negatives each
+/// query uses; Nneg is then that query's own count. A query left with no negative is left out
 /// of the loss (and of the mean); the share of queries that entered is reported as `active`.
 struct InfoNCEOptions {
   /// Softmax temperature, > 0 (default 0.1).
@@ -62,8 +61,12 @@ struct InfoNCEOptions {
   TORCH_ARG(bool, decoupled) = false;
   /// Decoupled: DCLW weighting width sigma >= 0 (default 0: unweighted DCL).
   TORCH_ARG(double, decoupled_sigma) = 0.0;
-  /// Which of the pooled negatives each query uses (default all).
-  TORCH_ARG(NegativeSamplingOptions, negatives) = {};
+};
+
+/// Each query's similarity to its positive and to its pooled negatives (before temperature).
+struct PooledSimilarities {
+  at::Tensor positive;  ///< [N]
+  at::Tensor negative;  ///< [N, Nneg]: other keys, other queries, bank, per-query, in that order
 };
 
 namespace functional {
@@ -75,9 +78,18 @@ namespace functional {
 /// similarity over the negatives used (unweighted, before temperature); top1 is the share of
 /// queries whose positive scores at least as high as every candidate negative (before negative
 /// sampling, so that it stays comparable across samplers).
+/// negative_mask: optional [N, Nneg] bool over the pooled negatives, true = used.
 ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
                            const InfoNCEOptions& options = {}, const at::Tensor& bank = {},
-                           const at::Tensor& per_query_negatives = {});
+                           const at::Tensor& per_query_negatives = {},
+                           const at::Tensor& negative_mask = {});
+
+/// The similarities info_nce works on, in its pooling order (for miners; differentiable).
+/// Checks the inputs as info_nce does.
+PooledSimilarities pooled_similarities(const at::Tensor& queries, const at::Tensor& keys,
+                                       const InfoNCEOptions& options = {},
+                                       const at::Tensor& bank = {},
+                                       const at::Tensor& per_query_negatives = {});
 }  // namespace functional
 
 }  // namespace contra::losses

@@ -1,7 +1,7 @@
 #pragma once
 #include <torch/nn/module.h>
 
-#include "contra/losses/two_view.h"
+#include "contra/methods/objective.h"
 #include "contra/models/encoder.h"
 #include "contra/models/head.h"
 
@@ -19,7 +19,7 @@ struct SimCLROptions {
   TORCH_ARG(int64_t, head_layers) = 2;
   TORCH_ARG(bool, head_batch_norm) = false;
   /// The objective over the two views' embeddings (default NT-Xent, temperature 0.5).
-  TORCH_ARG(losses::TwoViewLossOptions, loss) = {};
+  TORCH_ARG(TwoViewLossOptions, loss) = {};
   /// Channels-last memory layout for the views (oneDNN's preferred format on CPU) (default false).
   TORCH_ARG(bool, channels_last) = false;
   /// Images per encoder pass; each view is encoded in chunks of this size, so batch-norm

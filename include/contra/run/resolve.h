@@ -5,7 +5,7 @@
 
 #include "contra/augment/pipeline.h"
 #include "contra/config/run_config.h"
-#include "contra/losses/adaptive.h"
+#include "contra/negatives/adaptive.h"
 #include "contra/methods/simclr.h"
 #include "contra/train/optimizer.h"
 #include "contra/train/schedule.h"
@@ -17,7 +17,7 @@ namespace contra::run {
 augment::PipelineOptions pipeline_options(const config::RunConfig& cfg);
 methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_channels);
 /// The adaptive-hardness controller's options (loss.adaptive_*).
-losses::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg);
+negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg);
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg);
 /// total steps = max_steps if set, else ceil(epochs x batches_per_epoch).
 train::ScheduleOptions schedule_options(const config::RunConfig& cfg, int64_t batches_per_epoch);

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "contra/losses/adaptive.h"
+#include "contra/negatives/adaptive.h"
 
-using namespace contra::losses;
+using namespace contra::negatives;
 using contra::test_support::expect_error;
 
 TEST(AdaptiveHardness, RisesAsTheGapWidensAtTheRateLimit) {

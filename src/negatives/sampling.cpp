@@ -1,4 +1,4 @@
-#include "contra/losses/negatives.h"
+#include "contra/negatives/sampling.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "contra/core/error.h"
 #include "contra/core/names.h"
 
-namespace contra::losses {
+namespace contra::negatives {
 namespace {
 const NameTable<NegativeSampling, 5> kNames = {{"all", NegativeSampling::kAll},
                                                {"random", NegativeSampling::kRandom},
@@ -27,8 +27,6 @@ NegativeSampling negative_sampling_from_string(const std::string& name) {
   return from_name(kNames, name, "negative sampling");
 }
 std::string to_string(NegativeSampling kind) { return name_of(kNames, kind); }
-
-namespace functional {
 
 void validate(const NegativeSamplingOptions& o) {
   CONTRA_CHECK(o.num_negatives() >= 1, "loss.num_negatives must be >= 1, got ", o.num_negatives());
@@ -64,5 +62,4 @@ at::Tensor select_negatives(const at::Tensor& negative_sim, const at::Tensor& po
   TORCH_INTERNAL_ASSERT(false, "unhandled NegativeSampling");
 }
 
-}  // namespace functional
-}  // namespace contra::losses
+}  // namespace contra::negatives

@@ -4,10 +4,11 @@
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
-namespace contra::losses {
+namespace contra::negatives {
 
 /// Which of a query's candidate negatives a loss uses. One mechanism for every loss that pools
-/// negatives (InfoNCE over the batch, a queue or per-query sets; the symmetric two-view losses).
+/// negatives (InfoNCE over the batch, a queue or per-query sets; the symmetric two-view losses):
+/// the miner returns a mask, and a method hands it to the loss (losses never include this layer).
 enum class NegativeSampling {
   kAll,        ///< every candidate (in-batch / whole bank)
   kRandom,     ///< a uniform random subset of `num_negatives` candidates per query
@@ -30,7 +31,6 @@ struct NegativeSamplingOptions {
   TORCH_ARG(double, margin) = 0.2;
 };
 
-namespace functional {
 /// Which candidates each query keeps. negative_sim: [N, K] similarities (before temperature) of
 /// each query to its K candidates; positive_sim: [N]. Returns a bool mask [N, K]. Rows may come
 /// out empty (threshold, semi_hard): the losses then leave that query out of the loss. No
@@ -40,6 +40,5 @@ at::Tensor select_negatives(const at::Tensor& negative_sim, const at::Tensor& po
                             const NegativeSamplingOptions& options);
 /// Throws a clear error for options out of range (num_negatives < 1, margin <= 0, non-finite).
 void validate(const NegativeSamplingOptions& options);
-}  // namespace functional
 
-}  // namespace contra::losses
+}  // namespace contra::negatives

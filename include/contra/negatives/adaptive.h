@@ -3,7 +3,7 @@
 
 #include <torch/arg.h>
 
-namespace contra::losses {
+namespace contra::negatives {
 
 /// Adaptive negative hardness: a controller for the concentration beta of hard-negative
 /// weighted InfoNCE ("Contrastive Learning with Hard Negative Samples", Robinson et al., 2021),
@@ -55,4 +55,4 @@ class AdaptiveHardness {
   int64_t steps_ = 0, instabilities_ = 0, cooldown_left_ = 0;
 };
 
-}  // namespace contra::losses
+}  // namespace contra::negatives

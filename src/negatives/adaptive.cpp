@@ -1,11 +1,11 @@
-#include "contra/losses/adaptive.h"
+#include "contra/negatives/adaptive.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "contra/core/error.h"
 
-namespace contra::losses {
+namespace contra::negatives {
 
 AdaptiveHardness::AdaptiveHardness(AdaptiveHardnessOptions o) : options_(o) {
   CONTRA_CHECK(o.beta_max() >= 0 && std::isfinite(o.beta_max()),
@@ -47,4 +47,4 @@ double AdaptiveHardness::update(double loss, double gap) {
   return beta_;
 }
 
-}  // namespace contra::losses
+}  // namespace contra::negatives

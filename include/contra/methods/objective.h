@@ -1,0 +1,78 @@
+#pragma once
+#include <string>
+
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+#include "contra/losses/info_nce.h"
+#include "contra/losses/nt_xent.h"
+#include "contra/losses/triplet.h"
+#include "contra/negatives/sampling.h"
+#include "contra/negatives/triplets.h"
+
+namespace contra::methods {
+
+/// The objectives a two-view method (SimCLR) can train with: a loss from losses/ plus a
+/// negatives policy from negatives/, wired here (miner -> mask or indices -> loss).
+enum class TwoViewLoss {
+  kNTXent,         ///< NT-Xent (Chen et al. 2020)
+  kDebiased,       ///< symmetric InfoNCE with the debiased estimator (Chuang et al. 2020)
+  kHardNegative,   ///< symmetric InfoNCE with hard-negative weighting (Robinson et al. 2021)
+  kSupCon,         ///< supervised contrastive with partial labels (Khosla et al. 2020)
+  kDecoupled,      ///< symmetric decoupled contrastive loss, DCL/DCLW (Yeh et al. 2022)
+  kTriplet,        ///< triplet loss with margin over mined triplets of the 2N views
+};
+/// "nt_xent" | "debiased" | "hard_negative" | "supcon" | "decoupled" | "triplet".
+TwoViewLoss two_view_loss_from_string(const std::string& name);
+
+struct TwoViewLossOptions {
+  /// Which objective (default NT-Xent).
+  TORCH_ARG(TwoViewLoss, kind) = TwoViewLoss::kNTXent;
+  /// Softmax temperature, > 0 (default 0.5).
+  TORCH_ARG(double, temperature) = 0.5;
+  /// Similarity between embeddings (default cosine).
+  TORCH_ARG(losses::Similarity, similarity) = losses::Similarity::kCosine;
+  /// Debiased: class prior tau_plus in [0, 1) (default 0.1).
+  TORCH_ARG(double, tau_plus) = 0.1;
+  /// Hard-negative: concentration beta >= 0 (default 1).
+  TORCH_ARG(double, hard_beta) = 1.0;
+  /// Decoupled: DCLW weighting width sigma >= 0 (default 0: plain DCL).
+  TORCH_ARG(double, decoupled_sigma) = 0.0;
+  /// Triplet: margin (also the semi-hard band of the negative sampler) (default 0.2).
+  TORCH_ARG(double, margin) = 0.2;
+  /// Triplet: which triplets (default semi-hard).
+  TORCH_ARG(negatives::TripletMining, mining) = negatives::TripletMining::kSemiHard;
+  /// Which negatives each view uses, for nt_xent, debiased, hard_negative and decoupled
+  /// (default all: the other 2N - 2 views).
+  TORCH_ARG(negatives::NegativeSamplingOptions, negatives) = {};
+};
+
+/// The InfoNCE options an InfoNCE-family objective stands for (nt_xent: plain, debiased,
+/// hard_negative, decoupled); throws for supcon and triplet.
+losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& options);
+
+/// InfoNCE with the negatives policy applied: the sampler picks from the pooled similarities
+/// (computed without gradient), the loss runs on its mask. kAll passes no mask.
+losses::ContrastiveOutput sampled_info_nce(const at::Tensor& queries, const at::Tensor& keys,
+                                           const losses::InfoNCEOptions& options,
+                                           const negatives::NegativeSamplingOptions& sampling,
+                                           const at::Tensor& bank = {},
+                                           const at::Tensor& per_query_negatives = {});
+
+/// Mined triplet loss over a batch: embeddings [N, d], labels [N] int64 >= 0 (equal = positive).
+/// Diagnostics: mean similarity of positive and negative pairs, top1 = share of rows whose most
+/// similar other row is a positive, active = share of anchors in a triplet of non-zero loss.
+losses::ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings,
+                                             const at::Tensor& labels,
+                                             const losses::TripletOptions& loss,
+                                             const negatives::TripletMinerOptions& miner);
+
+/// z1, z2: [N, d] two views of N samples; labels: [N] int64, -1 where unknown (read by
+/// supcon only; may be undefined otherwise). The InfoNCE variants are symmetric over the 2N
+/// views with NT-Xent's negatives (the other 2N - 2 views), so with tau_plus = 0 or beta = 0
+/// they equal NT-Xent, as supcon does when no label is known. Triplet: the 2N views labelled by
+/// sample, so each view's positive is its other view and every other view is a negative.
+losses::ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
+                                        const at::Tensor& labels, const TwoViewLossOptions& options);
+
+}  // namespace contra::methods

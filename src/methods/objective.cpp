@@ -1,0 +1,140 @@
+#include "contra/methods/objective.h"
+
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "contra/core/error.h"
+#include "contra/core/names.h"
+#include "contra/losses/supcon.h"
+
+namespace contra::methods {
+
+using losses::ContrastiveOutput;
+
+TwoViewLoss two_view_loss_from_string(const std::string& name) {
+  static const NameTable<TwoViewLoss, 6> kNames = {{"nt_xent", TwoViewLoss::kNTXent},
+                                                   {"debiased", TwoViewLoss::kDebiased},
+                                                   {"hard_negative", TwoViewLoss::kHardNegative},
+                                                   {"supcon", TwoViewLoss::kSupCon},
+                                                   {"decoupled", TwoViewLoss::kDecoupled},
+                                                   {"triplet", TwoViewLoss::kTriplet}};
+  return from_name(kNames, name, "loss");
+}
+
+losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& o) {
+  auto opts = losses::InfoNCEOptions().temperature(o.temperature()).similarity(o.similarity());
+  switch (o.kind()) {
+    case TwoViewLoss::kNTXent: return opts;
+    case TwoViewLoss::kDebiased: return opts.debias_tau_plus(o.tau_plus());
+    case TwoViewLoss::kHardNegative: return opts.hard_beta(o.hard_beta());
+    case TwoViewLoss::kDecoupled: return opts.decoupled(true).decoupled_sigma(o.decoupled_sigma());
+    case TwoViewLoss::kSupCon:
+    case TwoViewLoss::kTriplet: break;
+  }
+  throw Error("loss " + std::string(o.kind() == TwoViewLoss::kSupCon ? "supcon" : "triplet") +
+              " is not an InfoNCE objective; use nt_xent, debiased, hard_negative or decoupled");
+}
+
+ContrastiveOutput sampled_info_nce(const at::Tensor& queries, const at::Tensor& keys,
+                                   const losses::InfoNCEOptions& options,
+                                   const negatives::NegativeSamplingOptions& sampling,
+                                   const at::Tensor& bank, const at::Tensor& per_query_negatives) {
+  if (sampling.kind() == negatives::NegativeSampling::kAll)
+    return losses::functional::info_nce(queries, keys, options, bank, per_query_negatives);
+  at::Tensor mask;
+  {
+    torch::NoGradGuard no_grad;
+    auto sims = losses::functional::pooled_similarities(queries.detach(), keys.detach(), options,
+                                                        bank, per_query_negatives);
+    mask = negatives::select_negatives(sims.negative, sims.positive, sampling);
+  }
+  return losses::functional::info_nce(queries, keys, options, bank, per_query_negatives, mask);
+}
+
+ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+                                     const losses::TripletOptions& loss,
+                                     const negatives::TripletMinerOptions& miner) {
+  CONTRA_CHECK(embeddings.dim() == 2 && embeddings.size(0) >= 2,
+               "triplet mining needs embeddings [N, d] with N >= 2, got ", embeddings.sizes());
+  CONTRA_CHECK(torch::isfinite(embeddings).all().item<bool>(),
+               "triplet loss embeddings contain NaN or Inf");
+  auto sim = losses::functional::similarity_matrix(embeddings, embeddings, loss.similarity());
+  auto t = negatives::mine_triplets(sim, labels, miner);
+  auto out = losses::functional::triplet_loss_from_similarity(sim, t.anchor, t.positive,
+                                                              t.negative, loss);
+  // Batch-level diagnostics, comparable across miners.
+  torch::NoGradGuard no_grad;
+  const int64_t n = embeddings.size(0);
+  auto s = sim.detach();
+  auto lab = labels.to(s.device());
+  auto self = torch::eye(n, s.options().dtype(torch::kBool));
+  auto same = lab.unsqueeze(1).eq(lab.unsqueeze(0));
+  auto pos_mask = same & self.logical_not();
+  auto neg_mask = same.logical_not();
+  const double pos_count = pos_mask.sum().item<double>();
+  const double neg_count = neg_mask.sum().item<double>();
+  out.positive_sim = pos_count > 0 ? s.masked_select(pos_mask).sum().item<double>() / pos_count : 0.0;
+  out.negative_sim = neg_count > 0 ? s.masked_select(neg_mask).sum().item<double>() / neg_count : 0.0;
+  auto nearest = s.masked_fill(self, -std::numeric_limits<double>::infinity()).argmax(1);
+  out.top1 = pos_mask.gather(1, nearest.unsqueeze(1)).to(torch::kDouble).mean().item<double>();
+  auto live = torch::zeros({n}, s.options().dtype(torch::kBool));
+  if (t.anchor.numel() > 0) {
+    auto per = s.reshape({-1}).index_select(0, t.anchor * n + t.negative) -
+               s.reshape({-1}).index_select(0, t.anchor * n + t.positive) + loss.margin();
+    live.index_put_({t.anchor.masked_select(per > 0)}, true);
+  }
+  out.active = live.to(torch::kDouble).mean().item<double>();
+  return out;
+}
+
+namespace {
+
+/// InfoNCE in both directions over the 2N views with NT-Xent's negatives: every view is an
+/// anchor once.
+ContrastiveOutput symmetric_info_nce(const at::Tensor& z1, const at::Tensor& z2,
+                                     losses::InfoNCEOptions opts,
+                                     const negatives::NegativeSamplingOptions& sampling) {
+  opts.in_batch(true).in_batch_queries(true);
+  auto a = sampled_info_nce(z1, z2, opts, sampling), b = sampled_info_nce(z2, z1, opts, sampling);
+  ContrastiveOutput out;
+  out.loss = (a.loss + b.loss) / 2;
+  out.positive_sim = (a.positive_sim + b.positive_sim) / 2;
+  out.negative_sim = (a.negative_sim + b.negative_sim) / 2;
+  out.top1 = (a.top1 + b.top1) / 2;
+  out.active = (a.active + b.active) / 2;
+  return out;
+}
+
+}  // namespace
+
+ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
+                                const at::Tensor& labels, const TwoViewLossOptions& o) {
+  namespace F = losses::functional;
+  switch (o.kind()) {
+    case TwoViewLoss::kSupCon: {
+      CONTRA_CHECK(labels.defined(), "loss supcon needs labels (-1 where unknown)");
+      return F::supcon(z1, z2, labels,
+                       losses::SupConOptions().temperature(o.temperature()).similarity(o.similarity()));
+    }
+    case TwoViewLoss::kTriplet: {
+      CONTRA_CHECK(z1.dim() == 2 && z1.sizes() == z2.sizes(),
+                   "triplet loss needs two [N, d] views of equal shape, got ", z1.sizes(),
+                   " and ", z2.sizes());
+      auto ids = torch::arange(z1.size(0), torch::TensorOptions().dtype(torch::kLong).device(z1.device()));
+      return mined_triplet_loss(torch::cat({z1, z2}), torch::cat({ids, ids}),
+                                losses::TripletOptions().margin(o.margin()).similarity(o.similarity()),
+                                negatives::TripletMinerOptions().kind(o.mining()).margin(o.margin()));
+    }
+    case TwoViewLoss::kNTXent:
+      if (o.negatives().kind() == negatives::NegativeSampling::kAll)
+        return F::nt_xent(z1, z2, losses::NTXentOptions().temperature(o.temperature()).similarity(o.similarity()));
+      break;
+    case TwoViewLoss::kDebiased:
+    case TwoViewLoss::kHardNegative:
+    case TwoViewLoss::kDecoupled: break;
+  }
+  return symmetric_info_nce(z1, z2, info_nce_options(o), o.negatives());
+}
+
+}  // namespace contra::methods
