@@ -146,7 +146,7 @@ std::vector<Field> build() {
   f.push_back(number<uint64_t>("seed", REF(seed), kNonNeg, "seed for weights, data order and augmentation"));
   f.push_back(number<int64_t>("threads", REF(threads), kNonNeg, "intra-op threads; 0 = all cores"));
   f.push_back(text("device", REF(device), {"cpu", "cuda"}, "where the model runs"));
-  f.push_back(text("method", REF(method), {"simclr"}, "training framework"));
+  f.push_back(text("method", REF(method), {"simclr", "moco"}, "training framework"));
 
   f.push_back(text("data.dataset", REF(data.dataset), {"fashion_mnist", "image_folder"}, "dataset reader"));
   f.push_back(text("data.path", REF(data.path), {}, "dataset folder (IDX files, or one subfolder per class)"));
@@ -207,6 +207,13 @@ std::vector<Field> build() {
   f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
   f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean", "l2"}, "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
+
+  f.push_back(number<int64_t>("moco.queue_size", REF(moco.queue_size), at_least(1), "moco: keys in the negatives queue"));
+  f.push_back(number<double>("moco.momentum", REF(moco.momentum), kProb, "moco: key-encoder momentum"));
+  f.push_back(flag("moco.momentum_cosine", REF(moco.momentum_cosine), "moco: raise the momentum to 1 on a cosine schedule"));
+  f.push_back(flag("moco.symmetric", REF(moco.symmetric), "moco: both views serve as queries"));
+  f.push_back(flag("moco.shuffle_bn", REF(moco.shuffle_bn), "moco: encode keys from a shuffled batch"));
+  f.push_back(flag("moco.in_batch_negatives", REF(moco.in_batch_negatives), "moco: the batch's other keys as negatives too"));
 
   f.push_back(text("optim.name", REF(optim.name), {"sgd", "adamw", "lars"}, "optimizer"));
   f.push_back(number<double>("optim.lr", REF(optim.lr), kPositive, "peak learning rate at batch 256"));
@@ -290,6 +297,16 @@ void validate(const RunConfig& c) {
                "decoupled, not to ", l.name);
   CONTRA_CHECK(l.negatives != "semi_hard" || l.margin > 0,
                "loss.margin must be > 0 for loss.negatives semi_hard, got ", l.margin);
+  if (c.method == "moco") {
+    CONTRA_CHECK(l.name != "supcon" && l.name != "triplet", "method moco needs an InfoNCE loss "
+                 "(nt_xent, debiased, hard_negative, decoupled), got loss.name ", l.name);
+    const int64_t per_step = c.train.batch_size * (c.moco.symmetric ? 2 : 1);
+    CONTRA_CHECK(c.moco.queue_size >= per_step, "moco.queue_size (", c.moco.queue_size,
+                 ") must be >= the keys enqueued per step (", per_step, ")");
+    CONTRA_CHECK(!c.moco.shuffle_bn || (c.model.encode_chunk >= 1 && c.model.encode_chunk < c.train.batch_size),
+                 "moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got ",
+                 c.model.encode_chunk, " with batch ", c.train.batch_size);
+  }
   if (c.data.dataset == "image_folder")
     CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
                  c.data.channels);

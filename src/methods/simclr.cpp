@@ -12,10 +12,7 @@ SimCLRImpl::SimCLRImpl(SimCLROptions options_) : options(std::move(options_)) {
                                          .hidden_dim(options.head_hidden())
                                          .layers(options.head_layers())
                                          .batch_norm(options.head_batch_norm())));
-  if (options.channels_last()) {
-    for (auto& p : encoder.module->parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-  }
+  if (options.channels_last()) to_channels_last(encoder);
 }
 
 losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
@@ -28,17 +25,11 @@ losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
 }
 
 torch::Tensor SimCLRImpl::embed_view(const torch::Tensor& view) {
-  auto x = options.channels_last() ? view.contiguous(at::MemoryFormat::ChannelsLast) : view;
-  const int64_t chunk = options.encode_chunk();
-  if (chunk <= 0 || chunk >= x.size(0)) return head->forward(encoder.forward(x));
-  std::vector<torch::Tensor> parts;
-  for (const auto& piece : x.split(chunk, 0)) parts.push_back(head->forward(encoder.forward(piece)));
-  return torch::cat(parts, 0);
+  return methods::embed_view(encoder, head, view, {options.channels_last(), options.encode_chunk()});
 }
 
 torch::Tensor SimCLRImpl::features(const torch::Tensor& images) {
-  auto x = options.channels_last() ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
-  return encoder.forward(x);
+  return encode_features(encoder, images, {options.channels_last(), options.encode_chunk()});
 }
 
 }  // namespace contra::methods

@@ -42,21 +42,21 @@ data::ImageDataset slice(const data::ImageDataset& d, int64_t begin, int64_t end
 }
 
 /// Frozen-encoder features of all images, in eval mode, batch by batch.
-torch::Tensor embed(methods::SimCLR& model, const data::ImageDataset& d,
+torch::Tensor embed(methods::TwoViewMethod& model, const data::ImageDataset& d,
                     const config::RunConfig& cfg, torch::Device device) {
   torch::NoGradGuard no_grad;
-  model->eval();
+  model.eval();
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < d.size(); i += cfg.eval.batch_size) {
     auto u8 = d.images.slice(0, i, std::min(d.size(), i + cfg.eval.batch_size));
     auto x = augment::normalize_images(u8, cfg.augment.mean, cfg.augment.std).to(device);
-    parts.push_back(model->features(x).to(torch::kCPU));
+    parts.push_back(model.features(x).to(torch::kCPU));
   }
-  model->train();
+  model.train();
   return torch::cat(parts, 0);
 }
 
-EvalResult evaluate(methods::SimCLR& model, const Datasets& data, const config::RunConfig& cfg,
+EvalResult evaluate(methods::TwoViewMethod& model, const Datasets& data, const config::RunConfig& cfg,
                     torch::Device device) {
   EvalResult r;
   r.done = true;
@@ -151,13 +151,12 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   dir.write_file("config.yaml", config::to_yaml(cfg));
 
   const int64_t channels = data.train.images.size(1);
-  const auto method_options = simclr_options(cfg, channels);
-  methods::SimCLR model(method_options);
+  std::shared_ptr<methods::TwoViewMethod> model = make_method(cfg, channels);
   model->to(device);
-  auto optimizer = train::make_optimizer(model->parameters(), optimizer_options(cfg));
+  auto optimizer = train::make_optimizer(model->trainable_parameters(), optimizer_options(cfg));
 
   data::ImageDataset contrastive = data.train;  // shares the images
-  if (method_options.loss().kind() == methods::TwoViewLoss::kSupCon)
+  if (model->objective().kind() == methods::TwoViewLoss::kSupCon)
     contrastive.labels = keep_label_fraction(data.train.labels, cfg.loss.label_fraction, cfg.seed);
   data::TwoViewLoader loader(contrastive, augment::Pipeline(pipeline_options(cfg)),
                              data::LoaderOptions(cfg.train.batch_size)
@@ -165,9 +164,9 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
                                  .workers(cfg.data.workers)
                                  .prefetch(cfg.data.prefetch));
   const auto schedule = schedule_options(cfg, loader.batches_per_epoch());
-  std::printf("contra: SimCLR on %s, %lld training images, %lld steps of batch %lld, %d threads, "
+  std::printf("contra: %s on %s, %lld training images, %lld steps of batch %lld, %d threads, "
               "run folder %s\n",
-              cfg.data.dataset.c_str(), (long long)data.train.size(),
+              cfg.method.c_str(), cfg.data.dataset.c_str(), (long long)data.train.size(),
               (long long)schedule.total_steps(), (long long)cfg.train.batch_size, threads,
               dir.path().c_str());
   std::fflush(stdout);
@@ -179,12 +178,13 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   std::optional<negatives::AdaptiveHardness> adaptive;
   if (cfg.loss.adaptive) {
     adaptive.emplace(adaptive_options(cfg));
-    hooks.after_step = [&](int64_t, const losses::ContrastiveOutput& out) {
-      const double beta = adaptive->update(out.loss.item<double>(),
-                                           out.positive_sim - out.negative_sim);
-      model->options.loss().hard_beta(beta);
-    };
   }
+  hooks.after_step = [&](int64_t step, const losses::ContrastiveOutput& out) {
+    model->after_step(step, schedule.total_steps());
+    if (adaptive)
+      model->objective().hard_beta(
+          adaptive->update(out.loss.item<double>(), out.positive_sim - out.negative_sim));
+  };
   hooks.on_log = [&](const train::StepRecord& r) {
     nlohmann::json line = {{"step", r.stats.step},
                            {"epoch", r.stats.epoch},
@@ -197,8 +197,9 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
                            {"top1", r.diagnostics.top1},
                            {"active", r.diagnostics.active}};
     // The beta that the next step uses (hard_negative runs, fixed or adaptive).
-    if (model->options.loss().kind() == methods::TwoViewLoss::kHardNegative)
-      line["hard_beta"] = model->options.loss().hard_beta();
+    if (model->objective().kind() == methods::TwoViewLoss::kHardNegative)
+      line["hard_beta"] = model->objective().hard_beta();
+    for (const auto& [name, value] : model->step_metrics()) line[name] = value;
     dir.append_metrics(line);
   };
   hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
@@ -218,7 +219,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   std::fflush(stdout);
   nlohmann::json summary = nlohmann::json::object();
   if (cfg.eval.enabled) {
-    result.eval = evaluate(model, data, cfg, device);
+    result.eval = evaluate(*model, data, cfg, device);
     summary = eval_json(result.eval);
   }
   summary["method"] = cfg.method;
@@ -241,10 +242,10 @@ EvalResult evaluate_run(const std::string& run_path) {
   set_threads(int(cfg.threads));
   const torch::Device device = resolve_device(cfg.device);
   Datasets data = load_datasets(cfg);
-  methods::SimCLR model(simclr_options(cfg, data.train.images.size(1)));
+  auto model = make_method(cfg, data.train.images.size(1));
   train::load_checkpoint(dir.file("checkpoint.pt"), *model, nullptr);
   model->to(device);
-  EvalResult r = evaluate(model, data, cfg, device);
+  EvalResult r = evaluate(*model, data, cfg, device);
   nlohmann::json summary = nlohmann::json::object();
   if (std::filesystem::exists(dir.file("summary.json"))) {
     try {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/methods/moco.h"
 
 namespace contra::run {
 
@@ -64,6 +65,21 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
                                .num_negatives(cfg.loss.num_negatives)
                                .threshold(cfg.loss.neg_threshold)
                                .margin(cfg.loss.margin)));
+}
+
+std::shared_ptr<methods::TwoViewMethod> make_method(const config::RunConfig& cfg,
+                                                   int64_t in_channels) {
+  auto network = simclr_options(cfg, in_channels);
+  if (cfg.method == "simclr") return std::make_shared<methods::SimCLRImpl>(network);
+  if (cfg.method == "moco")
+    return std::make_shared<methods::MoCoImpl>(methods::MoCoOptions(network)
+                                                   .queue_size(cfg.moco.queue_size)
+                                                   .momentum(cfg.moco.momentum)
+                                                   .momentum_cosine(cfg.moco.momentum_cosine)
+                                                   .symmetric(cfg.moco.symmetric)
+                                                   .shuffle_bn(cfg.moco.shuffle_bn)
+                                                   .in_batch_negatives(cfg.moco.in_batch_negatives));
+  throw Error("unknown method '" + cfg.method + "'; valid: simclr, moco");
 }
 
 negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg) {

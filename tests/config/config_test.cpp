@@ -103,6 +103,21 @@ TEST(Config, LossCombinationsAreChecked) {
   EXPECT_EQ(error_of("", {"loss.name=hard_negative", "loss.adaptive=true", "loss.negatives=hardest"}), "(no error)");
 }
 
+TEST(Config, MoCoSettingsAreChecked) {
+  EXPECT_NE(error_of("", {"method=moco", "moco.queue_size=256"})
+                .find("moco.queue_size (256) must be >= the keys enqueued per step (512)"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=moco", "moco.momentum=1.5"}).find("moco.momentum must be in [0, 1], got 1.5"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=moco", "model.encode_chunk=0"})
+                .find("moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got 0 with batch 256"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=moco", "loss.name=supcon"})
+                .find("method moco needs an InfoNCE loss (nt_xent, debiased, hard_negative, decoupled), got loss.name supcon"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"method=moco", "model.encode_chunk=32", "train.batch_size=64"}), "(no error)");
+}
+
 TEST(Config, OutOfRangeValuesAreRejected) {
   EXPECT_NE(error_of("", {"loss.temperature=0"}).find("loss.temperature must be > 0, got 0"),
             std::string::npos);

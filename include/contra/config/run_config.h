@@ -61,6 +61,15 @@ struct LossConfig {
   std::string similarity = "cosine";  ///< cosine | dot | euclidean
 };
 
+struct MoCoConfig {
+  int64_t queue_size = 4096;     ///< keys in the queue
+  double momentum = 0.99;        ///< key-encoder EMA momentum
+  bool momentum_cosine = false;  ///< raise momentum to 1 on a cosine schedule
+  bool symmetric = true;         ///< both views as queries
+  bool shuffle_bn = true;        ///< keys encoded from a shuffled batch (ghost BN groups)
+  bool in_batch_negatives = false;  ///< the batch's other keys as negatives too
+};
+
 struct OptimConfig {
   std::string name = "sgd";           ///< sgd | adamw | lars
   double lr = 0.3;                    ///< at batch 256; scaled by lr_scaling
@@ -95,11 +104,12 @@ struct RunConfig {
   uint64_t seed = 0;
   int64_t threads = 0;  ///< intra-op threads; 0 = all cores
   std::string device = "cpu";  ///< cpu | cuda
-  std::string method = "simclr";
+  std::string method = "simclr";  ///< simclr | moco
   DataConfig data;
   AugmentConfig augment;
   ModelConfig model;
   LossConfig loss;
+  MoCoConfig moco;
   OptimConfig optim;
   TrainConfig train;
   EvalConfig eval;

@@ -1,6 +1,7 @@
 #pragma once
-#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 
+#include "contra/methods/method.h"
 #include "contra/methods/objective.h"
 #include "contra/models/encoder.h"
 #include "contra/models/head.h"
@@ -28,17 +29,18 @@ struct SimCLROptions {
   TORCH_ARG(int64_t, encode_chunk) = 0;
 };
 
-class SimCLRImpl : public torch::nn::Module {
+class SimCLRImpl : public TwoViewMethod {
  public:
   explicit SimCLRImpl(SimCLROptions options);
   /// view1, view2: [B, C, H, W]. Each view is encoded separately (in encode_chunk pieces).
   /// labels: [B] int64, -1 where unknown; read only by the supcon objective.
   losses::ContrastiveOutput forward(const torch::Tensor& view1, const torch::Tensor& view2,
-                                    const torch::Tensor& labels = {});
+                                    const torch::Tensor& labels = {}) override;
   /// Frozen-encoder features for evaluation: [B, C, H, W] -> [B, encoder dim].
-  torch::Tensor features(const torch::Tensor& images);
+  torch::Tensor features(const torch::Tensor& images) override;
   /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
   torch::Tensor embed_view(const torch::Tensor& view);
+  TwoViewLossOptions& objective() override { return options.loss(); }
 
   SimCLROptions options;
   models::Encoder encoder;

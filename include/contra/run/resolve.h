@@ -1,4 +1,5 @@
 #pragma once
+#include <memory>
 #include <string>
 
 #include <c10/core/Device.h>
@@ -6,6 +7,7 @@
 #include "contra/augment/pipeline.h"
 #include "contra/config/run_config.h"
 #include "contra/negatives/adaptive.h"
+#include "contra/methods/method.h"
 #include "contra/methods/simclr.h"
 #include "contra/train/optimizer.h"
 #include "contra/train/schedule.h"
@@ -16,6 +18,8 @@ namespace contra::run {
 /// (scaled learning rate, step counts) are computed.
 augment::PipelineOptions pipeline_options(const config::RunConfig& cfg);
 methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_channels);
+/// The configured method (simclr | moco) for images of `in_channels` channels.
+std::shared_ptr<methods::TwoViewMethod> make_method(const config::RunConfig& cfg, int64_t in_channels);
 /// The adaptive-hardness controller's options (loss.adaptive_*).
 negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg);
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg);
