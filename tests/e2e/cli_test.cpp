@@ -119,3 +119,29 @@ TEST(Cli, ShortRealRunLearnsAndWritesRunFolder) {
   std::snprintf(expect, sizeof expect, "knn_acc %.4f", summary["knn_acc"].get<double>());
   EXPECT_NE(ev.output.find(expect), std::string::npos) << ev.output;
 }
+
+// MoCo through the CLI: learns on real data with a small batch, logs its momentum and queue,
+// and its checkpoint (key encoder and queue included) reloads for evaluation.
+TEST(Cli, ShortMoCoRunLearnsAndReloads) {
+  auto dir = fresh_dir("e2e_moco");
+  auto r = run("train " + std::string(CONTRA_SOURCE_DIR) + "/configs/moco_fashion_mnist.yaml" +
+               " --set data.limit=2000 --set train.batch_size=32 --set model.encode_chunk=16"
+               " --set train.epochs=4 --set moco.queue_size=512 --set model.widths=[16,32,64]"
+               " --set train.log_every=10 --set eval.linear=false --set threads=2 --out " + dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream metrics(fs::path(dir) / "metrics.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(metrics, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_GE(lines.size(), 6u);
+  EXPECT_DOUBLE_EQ(lines.front()["momentum"].get<double>(), 0.99);
+  EXPECT_EQ(lines.back()["queue_filled"].get<double>(), 512.0);
+  std::ifstream sf(fs::path(dir) / "summary.json");
+  auto summary = nlohmann::json::parse(sf);
+  EXPECT_EQ(summary["method"], "moco");
+  EXPECT_GT(summary["knn_acc"].get<double>(), 0.6);
+  auto ev = run("eval --run " + dir);
+  ASSERT_EQ(ev.code, 0) << ev.output;
+  char expect[32];
+  std::snprintf(expect, sizeof expect, "knn_acc %.4f", summary["knn_acc"].get<double>());
+  EXPECT_NE(ev.output.find(expect), std::string::npos) << ev.output;
+}
