@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Hyper-parameter search for the default Fashion-MNIST recipe, on a validation split held out of
-# the training images (eval.split=val: the last 10,000 training images; the test set is unused).
+# Runs a list of variants of the default Fashion-MNIST recipe. By default on a validation split
+# held out of the training images (eval.split=val: the last 10,000 training images; the test set
+# is unused), for choosing hyper-parameters; pass eval.split=test to report final numbers.
 # Each line: name, then --set overrides. Results: one line per run in $out/results.txt.
 # Usage: bench/tune.sh EXPERIMENTS.txt OUT_DIR [extra --set overrides...]
 set -euo pipefail
