@@ -100,3 +100,22 @@ TEST(MoCo, RejectsBadSettings) {
   triplet.network().loss().kind(methods::TwoViewLoss::kTriplet);
   expect_error([&] { make(triplet); }, "loss triplet is not an InfoNCE objective");
 }
+
+TEST(MoCo, NegativeSamplersActOnTheQueue) {
+  // Keeping the k hardest of K queue keys with k = K changes nothing; a smaller k does.
+  auto v1 = torch::randn({4, 1, 12, 12}), v2 = torch::randn({4, 1, 12, 12});
+  auto loss_with = [&](int64_t k) {
+    auto o = options(0).shuffle_bn(false);
+    o.network().loss().negatives(negatives::NegativeSamplingOptions()
+                                     .kind(negatives::NegativeSampling::kHardest)
+                                     .num_negatives(k));
+    auto m = make(o);
+    m->eval();
+    return m->forward(v1, v2).loss.item<double>();
+  };
+  auto all = make(options(0).shuffle_bn(false));
+  all->eval();
+  const double base = all->forward(v1, v2).loss.item<double>();
+  EXPECT_NEAR(loss_with(16), base, 1e-5);
+  EXPECT_LT(loss_with(2), base - 1e-3);  // fewer negatives in the denominator
+}
