@@ -196,6 +196,8 @@ std::vector<Field> build() {
   f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
   f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean"}, "similarity of embeddings"));
+  f.push_back(text("loss.tiled", REF(loss.tiled), {"auto", "on", "off"}, "nt_xent: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
+  f.push_back(number<int64_t>("loss.tile_size", REF(loss.tile_size), at_least(1), "tiled pass: rows and columns per tile"));
 
   f.push_back(text("optim.name", REF(optim.name), {"sgd", "adamw", "lars"}, "optimizer"));
   f.push_back(number<double>("optim.lr", REF(optim.lr), kPositive, "peak learning rate at batch 256"));
@@ -214,6 +216,7 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.batch_size", REF(train.batch_size), at_least(2), "samples per step"));
   f.push_back(number<int64_t>("train.log_every", REF(train.log_every), at_least(1), "steps between metrics lines"));
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
+  f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
 
   f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe)"));
   f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out"));
@@ -269,6 +272,11 @@ void validate(const RunConfig& c) {
                a.mean.size(), " vs ", a.std.size(), ")");
   CONTRA_CHECK(c.train.epochs > 0 || c.train.max_steps > 0,
                "train.epochs must be > 0 (or set train.max_steps), got ", c.train.epochs);
+  CONTRA_CHECK(c.loss.tiled != "on" || c.loss.name == "nt_xent",
+               "loss.tiled=on needs loss.name=nt_xent (the other losses have no tiled pass), got "
+               "loss.name=", c.loss.name);
+  CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
+               "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
   if (c.data.dataset == "image_folder")
     CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
                  c.data.channels);

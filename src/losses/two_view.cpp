@@ -6,6 +6,7 @@
 #include "contra/core/names.h"
 #include "contra/losses/info_nce.h"
 #include "contra/losses/supcon.h"
+#include "contra/losses/tiled.h"
 
 namespace contra::losses {
 
@@ -17,13 +18,31 @@ TwoViewLoss two_view_loss_from_string(const std::string& name) {
   return from_name(kNames, name, "loss");
 }
 
+TiledMode tiled_mode_from_string(const std::string& name) {
+  static const NameTable<TiledMode, 3> kNames = {
+      {"auto", TiledMode::kAuto}, {"on", TiledMode::kOn}, {"off", TiledMode::kOff}};
+  return from_name(kNames, name, "tiled mode");
+}
+
 namespace functional {
 
 ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                 const at::Tensor& labels, const TwoViewLossOptions& o) {
+  CONTRA_CHECK(o.tiled() != TiledMode::kOn || o.kind() == TwoViewLoss::kNTXent,
+               "loss.tiled=on needs loss.name=nt_xent (the other losses have no tiled pass)");
   switch (o.kind()) {
-    case TwoViewLoss::kNTXent:
+    case TwoViewLoss::kNTXent: {
+      const bool tiled = o.tiled() == TiledMode::kOn ||
+                         (o.tiled() == TiledMode::kAuto && z1.size(0) >= kTiledAutoMinPairs);
+      if (tiled)
+        return tiled_contrastive(z1, z2,
+                                 TiledContrastiveOptions()
+                                     .objective(TiledObjective::kNTXent)
+                                     .temperature(o.temperature())
+                                     .similarity(o.similarity())
+                                     .tile_size(o.tile_size()));
       return nt_xent(z1, z2, NTXentOptions().temperature(o.temperature()).similarity(o.similarity()));
+    }
     case TwoViewLoss::kSupCon: {
       CONTRA_CHECK(labels.defined(), "loss supcon needs labels (-1 where unknown)");
       return supcon(z1, z2, labels,

@@ -30,10 +30,14 @@ losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
 torch::Tensor SimCLRImpl::embed_view(const torch::Tensor& view) {
   auto x = options.channels_last() ? view.contiguous(at::MemoryFormat::ChannelsLast) : view;
   const int64_t chunk = options.encode_chunk();
-  if (chunk <= 0 || chunk >= x.size(0)) return head->forward(encoder.forward(x));
+  if (chunk <= 0 || chunk >= x.size(0)) return embed_chunk(x);
   std::vector<torch::Tensor> parts;
-  for (const auto& piece : x.split(chunk, 0)) parts.push_back(head->forward(encoder.forward(piece)));
+  for (const auto& piece : x.split(chunk, 0)) parts.push_back(embed_chunk(piece));
   return torch::cat(parts, 0);
+}
+
+torch::Tensor SimCLRImpl::embed_chunk(const torch::Tensor& chunk) {
+  return head->forward(encoder.forward(chunk));
 }
 
 torch::Tensor SimCLRImpl::features(const torch::Tensor& images) {

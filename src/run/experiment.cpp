@@ -19,6 +19,7 @@
 #include "contra/data/loader.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
+#include "contra/methods/grad_cache.h"
 #include "contra/methods/simclr.h"
 #include "contra/run/run_dir.h"
 #include "contra/run/resolve.h"
@@ -172,9 +173,16 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   std::fflush(stdout);
 
   train::TrainerHooks hooks;
-  hooks.loss = [&](const data::TwoViewBatch& b) {
-    return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
-  };
+  if (cfg.train.grad_cache) {
+    hooks.loss_and_backward = [&](const data::TwoViewBatch& b) {
+      return methods::simclr_grad_cache(*model, b.view1.to(device), b.view2.to(device),
+                                        b.label.to(device));
+    };
+  } else {
+    hooks.loss = [&](const data::TwoViewBatch& b) {
+      return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
+    };
+  }
   hooks.on_log = [&](const train::StepRecord& r) {
     dir.append_metrics({{"step", r.stats.step},
                         {"epoch", r.stats.epoch},

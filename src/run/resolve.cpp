@@ -54,7 +54,9 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
                 .temperature(cfg.loss.temperature)
                 .similarity(losses::similarity_from_string(cfg.loss.similarity))
                 .tau_plus(cfg.loss.tau_plus)
-                .hard_beta(cfg.loss.hard_beta));
+                .hard_beta(cfg.loss.hard_beta)
+                .tiled(losses::tiled_mode_from_string(cfg.loss.tiled))
+                .tile_size(cfg.loss.tile_size));
 }
 
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg) {

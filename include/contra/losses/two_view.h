@@ -18,6 +18,20 @@ enum class TwoViewLoss {
 /// "nt_xent" | "debiased" | "hard_negative" | "supcon".
 TwoViewLoss two_view_loss_from_string(const std::string& name);
 
+/// Whether NT-Xent runs as the tiled, linear-memory pass (losses/tiled.h) or the plain one.
+enum class TiledMode {
+  kAuto,  ///< tiled from kTiledAutoMinPairs pairs per batch
+  kOn,    ///< always tiled
+  kOff,   ///< always plain
+};
+/// "auto" | "on" | "off".
+TiledMode tiled_mode_from_string(const std::string& name);
+
+/// Batch size (pairs, N; 2N views) from which TiledMode::kAuto picks the tiled pass. Measured on
+/// CPU (bench/run_loss.sh): from here on the tiled pass is the faster of the two, and its memory
+/// is linear in N where the plain pass's grows as N^2.
+constexpr int64_t kTiledAutoMinPairs = 1024;
+
 struct TwoViewLossOptions {
   /// Which objective (default NT-Xent).
   TORCH_ARG(TwoViewLoss, kind) = TwoViewLoss::kNTXent;
@@ -29,13 +43,18 @@ struct TwoViewLossOptions {
   TORCH_ARG(double, tau_plus) = 0.1;
   /// Hard-negative: concentration beta >= 0 (default 1).
   TORCH_ARG(double, hard_beta) = 1.0;
+  /// NT-Xent: tiled (linear-memory) or plain pass (default auto: by batch size).
+  TORCH_ARG(TiledMode, tiled) = TiledMode::kAuto;
+  /// Tiled pass: rows per tile, >= 1 (default 1024).
+  TORCH_ARG(int64_t, tile_size) = 1024;
 };
 
 namespace functional {
 /// z1, z2: [N, d] two views of N samples; labels: [N] int64, -1 where unknown (read by
 /// supcon only; may be undefined otherwise). The InfoNCE variants are symmetric over the 2N
 /// views with NT-Xent's negatives (the other 2N - 2 views), so with tau_plus = 0 or beta = 0
-/// they equal NT-Xent, as supcon does when no label is known.
+/// they equal NT-Xent, as supcon does when no label is known. Only NT-Xent has a tiled pass:
+/// tiled kOn with another kind is an error, kAuto leaves the other kinds plain.
 ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                 const at::Tensor& labels, const TwoViewLossOptions& options);
 }  // namespace functional

@@ -39,6 +39,8 @@ class SimCLRImpl : public torch::nn::Module {
   torch::Tensor features(const torch::Tensor& images);
   /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
   torch::Tensor embed_view(const torch::Tensor& view);
+  /// Projection-head embeddings of one chunk, in its given memory layout: [c, C, H, W] -> [c, dim].
+  torch::Tensor embed_chunk(const torch::Tensor& chunk);
 
   SimCLROptions options;
   models::Encoder encoder;
