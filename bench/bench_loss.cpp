@@ -8,9 +8,10 @@
 //
 // Prints one line:
 //   LOSS impl=... objective=... device=... pairs=... dim=... threads=... tile=... fwd_s=...
-//        fwd_bwd_s=... peak_rss_mb=... base_rss_mb=... emb_mb=... [cuda_peak_mb=...] loss=...
-// fwd_s / fwd_bwd_s are the best of the timed repeats. base_rss_mb is the resident memory once
-// the embeddings exist; peak_rss_mb - base_rss_mb is what the loss itself needed (plus
+//        fwd_bwd_s=... cpu_s=... peak_rss_mb=... base_rss_mb=... emb_mb=... [cuda_peak_mb=...] loss=...
+// fwd_s / fwd_bwd_s (wall) and cpu_s (process CPU time of forward + backward) are the best of
+// the timed repeats. base_rss_mb is the resident memory once
+// the embeddings exist and a 64-row warm-up pass has run; peak_rss_mb - base_rss_mb is what the loss itself needed (plus
 // allocator slack). emb_mb is the embeddings and their gradients (4 N d values). On CUDA,
 // cuda_peak_mb is the caching allocator's peak of allocated bytes, when the build has CUDA.
 #include <algorithm>
@@ -20,6 +21,8 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+
+#include <sys/resource.h>
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -117,6 +120,15 @@ L::ContrastiveOutput compute(const Args& a, const torch::Tensor& z1, const torch
   return {};
 }
 
+/// CPU time of the whole process (all threads), seconds: less disturbed than wall time by
+/// other processes on the machine (but it counts OpenMP threads spinning while they wait).
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 void sync(const torch::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize();
 }
@@ -134,17 +146,25 @@ int main(int argc, char** argv) try {
   auto z2 = (z1.detach() + 0.5 * torch::randn_like(z1)).requires_grad_();
   z1.mutable_grad() = torch::zeros_like(z1);  // gradients exist before the baseline is read
   z2.mutable_grad() = torch::zeros_like(z2);
+  {
+    // Warm-up on a few rows: BLAS buffers, autograd and worker threads exist before the
+    // baseline, so peak - base is the loss's own memory.
+    auto w1 = z1.detach().narrow(0, 0, std::min<int64_t>(a.pairs, 64)).clone().requires_grad_();
+    auto w2 = z2.detach().narrow(0, 0, w1.size(0)).clone().requires_grad_();
+    compute(a, w1, w2).loss.backward();
+  }
   sync(device);
   const double base_rss = status_mb("VmRSS");
 #if defined(CONTRA_WITH_CUDA_STATS)
   if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(0);
 #endif
 
-  double best_fwd = 1e300, best_total = 1e300, loss = 0;
+  double best_fwd = 1e300, best_total = 1e300, best_cpu = 1e300, loss = 0;
   for (int64_t r = 0; r < a.warmup + a.repeats; ++r) {
     z1.mutable_grad().zero_();
     z2.mutable_grad().zero_();
     sync(device);
+    const double c0 = cpu_seconds();
     const auto t0 = Clock::now();
     auto out = compute(a, z1, z2);
     sync(device);
@@ -152,19 +172,21 @@ int main(int argc, char** argv) try {
     out.loss.backward();
     sync(device);
     const auto t2 = Clock::now();
+    const double c2 = cpu_seconds();
     loss = out.loss.item<double>();
     if (r >= a.warmup) {
       best_fwd = std::min(best_fwd, std::chrono::duration<double>(t1 - t0).count());
       best_total = std::min(best_total, std::chrono::duration<double>(t2 - t0).count());
+      best_cpu = std::min(best_cpu, c2 - c0);
     }
   }
   const double emb_mb = 4.0 * double(a.pairs) * double(a.dim) * 4.0 / (1024.0 * 1024.0);
   std::printf("LOSS impl=%s objective=%s device=%s pairs=%lld dim=%lld threads=%d tile=%lld "
-              "tile_threads=%s fwd_s=%.4f fwd_bwd_s=%.4f peak_rss_mb=%.0f base_rss_mb=%.0f "
+              "tile_threads=%s fwd_s=%.4f fwd_bwd_s=%.4f cpu_s=%.4f peak_rss_mb=%.0f base_rss_mb=%.0f "
               "emb_mb=%.1f",
               a.impl.c_str(), a.objective.c_str(), a.device.c_str(), (long long)a.pairs,
               (long long)a.dim, threads, (long long)a.tile, a.tile_threads.c_str(), best_fwd,
-              best_total, status_mb("VmHWM"), base_rss, emb_mb);
+              best_total, best_cpu, status_mb("VmHWM"), base_rss, emb_mb);
 #if defined(CONTRA_WITH_CUDA_STATS)
   if (device.is_cuda()) {
     // Index 0 of the stat arrays is the aggregate over pool kinds (StatType::AGGREGATE).

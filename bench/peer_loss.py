@@ -45,6 +45,8 @@ def main():
     z2 = (z1.detach() + 0.5 * torch.randn_like(z1)).requires_grad_()
     z1.grad = torch.zeros_like(z1)
     z2.grad = torch.zeros_like(z2)
+    w1 = z1.detach()[:64].clone().requires_grad_()  # warm-up, as bench_loss
+    nt_xent(w1, z2.detach()[:64].clone(), a.temperature).backward()
     sync()
     base = status_mb('VmRSS')
     if dev.type == 'cuda':

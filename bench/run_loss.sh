@@ -21,9 +21,10 @@ tile=${TILE:-1024}
 tile_threads=${TILE_THREADS:-within}
 python=${PYTHON:-/usr/bin/python3}
 
-# The plain pass holds about 4.5 float32 [2N, 2N] matrices at its peak (similarities, mask,
-# logits, log-softmax and their gradients; measured 4.2 - 4.3 on CPU): 4.5 * 4 bytes * (2N)^2.
-estimate_gb() { awk -v n="$1" 'BEGIN { printf "%.1f", 4.5 * 4 * (2 * n) ^ 2 / 1e9 }'; }
+# The plain pass holds about 3.5 float32 [2N, 2N] matrices at its peak (similarities, mask,
+# logits, log-softmax, gradients; measured 3.3 for contra, 3.0 for the peer at 8,192 pairs on
+# CPU), so the estimate is 3.5 * 4 bytes * (2N)^2.
+estimate_gb() { awk -v n="$1" 'BEGIN { printf "%.1f", 3.5 * 4 * (2 * n) ^ 2 / 1e9 }'; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs);" \
