@@ -6,7 +6,8 @@
 # Usage: bench/run_loss.sh [threads=2] [device=cpu] [pairs ...]
 #   default pairs: 2048 4096 8192 16384 32768 65536 (cpu); add e.g. 262144 1048576 on cuda.
 # Environment: MAX_GB (default 20): skip a plain run whose estimated memory exceeds it;
-#   IMPLS (default "peer plain tiled"); TILE (default 1024); TILE_THREADS (within | across);
+#   IMPLS (default "peer plain tiled"); TILE (default 1024, cuda 8192); TILE_THREADS (within |
+#   across);
 #   PYTHON (default /usr/bin/python3, Debian's python3-torch; on a GPU machine its PyTorch).
 # Build first: ninja -C build bench_loss
 set -euo pipefail
@@ -17,7 +18,8 @@ shift $(( $# < 2 ? $# : 2 ))
 sizes=${*:-2048 4096 8192 16384 32768 65536}
 max_gb=${MAX_GB:-20}
 impls=${IMPLS:-peer plain tiled}
-tile=${TILE:-1024}
+# On a GPU a 1024-row tile is too small to pay for its ~15 kernel launches: default 8192 there.
+tile=${TILE:-$([[ $device == cuda ]] && echo 8192 || echo 1024)}
 tile_threads=${TILE_THREADS:-within}
 python=${PYTHON:-/usr/bin/python3}
 
