@@ -207,6 +207,8 @@ std::vector<Field> build() {
   f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
   f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean", "l2"}, "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
+  f.push_back(text("loss.tiled", REF(loss.tiled), {"auto", "on", "off"}, "nt_xent: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
+  f.push_back(number<int64_t>("loss.tile_size", REF(loss.tile_size), at_least(1), "tiled pass: rows and columns per tile"));
 
   f.push_back(number<int64_t>("moco.queue_size", REF(moco.queue_size), at_least(1), "moco: keys in the negatives queue"));
   f.push_back(number<double>("moco.momentum", REF(moco.momentum), kProb, "moco: key-encoder momentum"));
@@ -232,6 +234,7 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.batch_size", REF(train.batch_size), at_least(2), "samples per step"));
   f.push_back(number<int64_t>("train.log_every", REF(train.log_every), at_least(1), "steps between metrics lines"));
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
+  f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
 
   f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe)"));
   f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out"));
@@ -307,6 +310,13 @@ void validate(const RunConfig& c) {
                  "moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got ",
                  c.model.encode_chunk, " with batch ", c.train.batch_size);
   }
+  CONTRA_CHECK(l.tiled != "on" || (l.name == "nt_xent" && l.negatives == "all"),
+               "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all (the other "
+               "objectives have no tiled pass), got loss.name=", l.name, ", loss.negatives=", l.negatives);
+  CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
+               "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
+  CONTRA_CHECK(!c.train.grad_cache || c.method == "simclr",
+               "train.grad_cache=true supports method simclr, got ", c.method);
   if (c.data.dataset == "image_folder")
     CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
                  c.data.channels);

@@ -7,6 +7,7 @@
 #include "contra/core/error.h"
 #include "contra/core/names.h"
 #include "contra/losses/supcon.h"
+#include "contra/losses/tiled.h"
 
 namespace contra::methods {
 
@@ -20,6 +21,12 @@ TwoViewLoss two_view_loss_from_string(const std::string& name) {
                                                    {"decoupled", TwoViewLoss::kDecoupled},
                                                    {"triplet", TwoViewLoss::kTriplet}};
   return from_name(kNames, name, "loss");
+}
+
+TiledMode tiled_mode_from_string(const std::string& name) {
+  static const NameTable<TiledMode, 3> kNames = {
+      {"auto", TiledMode::kAuto}, {"on", TiledMode::kOn}, {"off", TiledMode::kOff}};
+  return from_name(kNames, name, "tiled mode");
 }
 
 losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& o) {
@@ -111,6 +118,10 @@ ContrastiveOutput symmetric_info_nce(const at::Tensor& z1, const at::Tensor& z2,
 ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                 const at::Tensor& labels, const TwoViewLossOptions& o) {
   namespace F = losses::functional;
+  const bool all_negatives = o.negatives().kind() == negatives::NegativeSampling::kAll;
+  CONTRA_CHECK(o.tiled() != TiledMode::kOn || (o.kind() == TwoViewLoss::kNTXent && all_negatives),
+               "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all (the other "
+               "objectives have no tiled pass)");
   switch (o.kind()) {
     case TwoViewLoss::kSupCon: {
       CONTRA_CHECK(labels.defined(), "loss supcon needs labels (-1 where unknown)");
@@ -126,10 +137,19 @@ ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                 losses::TripletOptions().margin(o.margin()).similarity(o.similarity()),
                                 negatives::TripletMinerOptions().kind(o.mining()).margin(o.margin()));
     }
-    case TwoViewLoss::kNTXent:
-      if (o.negatives().kind() == negatives::NegativeSampling::kAll)
-        return F::nt_xent(z1, z2, losses::NTXentOptions().temperature(o.temperature()).similarity(o.similarity()));
-      break;
+    case TwoViewLoss::kNTXent: {
+      if (!all_negatives) break;
+      const bool tiled = o.tiled() == TiledMode::kOn ||
+                         (o.tiled() == TiledMode::kAuto && z1.size(0) >= kTiledAutoMinPairs);
+      if (tiled)
+        return F::tiled_contrastive(z1, z2,
+                                    losses::TiledContrastiveOptions()
+                                        .objective(losses::TiledObjective::kNTXent)
+                                        .temperature(o.temperature())
+                                        .similarity(o.similarity())
+                                        .tile_size(o.tile_size()));
+      return F::nt_xent(z1, z2, losses::NTXentOptions().temperature(o.temperature()).similarity(o.similarity()));
+    }
     case TwoViewLoss::kDebiased:
     case TwoViewLoss::kHardNegative:
     case TwoViewLoss::kDecoupled: break;

@@ -20,12 +20,19 @@ losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
                                               const torch::Tensor& labels) {
   // Separate passes per view: one pass over 2B mixes the views' batch statistics and, on CPU,
   // is slower (the working set falls out of cache).
-  return two_view_loss(embed_view(view1), embed_view(view2), labels,
-                                           options.loss());
+  // Named first: argument evaluation order is unspecified, and view 1 must go first so that
+  // random draws (dropout) and running-statistics updates happen in a fixed order.
+  auto z1 = embed_view(view1);
+  auto z2 = embed_view(view2);
+  return two_view_loss(z1, z2, labels, options.loss());
 }
 
 torch::Tensor SimCLRImpl::embed_view(const torch::Tensor& view) {
   return methods::embed_view(encoder, head, view, {options.channels_last(), options.encode_chunk()});
+}
+
+torch::Tensor SimCLRImpl::embed_chunk(const torch::Tensor& chunk) {
+  return head->forward(encoder.forward(chunk));
 }
 
 torch::Tensor SimCLRImpl::features(const torch::Tensor& images) {

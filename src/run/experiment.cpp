@@ -20,6 +20,7 @@
 #include "contra/data/loader.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
+#include "contra/methods/grad_cache.h"
 #include "contra/methods/simclr.h"
 #include "contra/run/run_dir.h"
 #include "contra/run/resolve.h"
@@ -172,13 +173,20 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   std::fflush(stdout);
 
   train::TrainerHooks hooks;
-  hooks.loss = [&](const data::TwoViewBatch& b) {
-    return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
-  };
-  std::optional<negatives::AdaptiveHardness> adaptive;
-  if (cfg.loss.adaptive) {
-    adaptive.emplace(adaptive_options(cfg));
+  if (cfg.train.grad_cache) {
+    auto* simclr = dynamic_cast<methods::SimCLRImpl*>(model.get());
+    CONTRA_CHECK(simclr != nullptr, "train.grad_cache supports method simclr, not ", cfg.method);
+    hooks.loss_and_backward = [&, simclr](const data::TwoViewBatch& b) {
+      return methods::simclr_grad_cache(*simclr, b.view1.to(device), b.view2.to(device),
+                                        b.label.to(device));
+    };
+  } else {
+    hooks.loss = [&](const data::TwoViewBatch& b) {
+      return model->forward(b.view1.to(device), b.view2.to(device), b.label.to(device));
+    };
   }
+  std::optional<negatives::AdaptiveHardness> adaptive;
+  if (cfg.loss.adaptive) adaptive.emplace(adaptive_options(cfg));
   hooks.after_step = [&](int64_t step, const losses::ContrastiveOutput& out) {
     model->after_step(step, schedule.total_steps());
     if (adaptive)

@@ -64,7 +64,9 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
                                .kind(negatives::negative_sampling_from_string(cfg.loss.negatives))
                                .num_negatives(cfg.loss.num_negatives)
                                .threshold(cfg.loss.neg_threshold)
-                               .margin(cfg.loss.margin)));
+                               .margin(cfg.loss.margin))
+                .tiled(methods::tiled_mode_from_string(cfg.loss.tiled))
+                .tile_size(cfg.loss.tile_size));
 }
 
 std::shared_ptr<methods::TwoViewMethod> make_method(const config::RunConfig& cfg,

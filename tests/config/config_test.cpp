@@ -163,3 +163,21 @@ TEST(Config, ShippedConfigsLoad) {
     EXPECT_EQ(c.method, "simclr") << name;
   }
 }
+
+TEST(Config, TiledLossAndGradCacheKeys) {
+  auto c = load("", {"loss.tiled=on", "loss.tile_size=256", "train.grad_cache=true"});
+  EXPECT_EQ(c.loss.tiled, "on");
+  EXPECT_EQ(c.loss.tile_size, 256);
+  EXPECT_TRUE(c.train.grad_cache);
+  EXPECT_EQ(load("").loss.tiled, "auto");
+  EXPECT_NE(error_of("", {"loss.tiled=maybe"}).find("loss.tiled: unknown value 'maybe'; valid: auto, on, off"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.tile_size=0"}).find("loss.tile_size must be >= 1, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.tiled=on", "loss.name=supcon"})
+                .find("loss.tiled=on needs loss.name=nt_xent"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.grad_cache=true", "model.encode_chunk=0"})
+                .find("train.grad_cache=true needs model.encode_chunk > 0"),
+            std::string::npos);
+}

@@ -59,6 +59,8 @@ struct LossConfig {
   double label_fraction = 0.1;   ///< supcon: share of training images whose label is used
   double temperature = 0.5;
   std::string similarity = "cosine";  ///< cosine | dot | euclidean
+  std::string tiled = "auto";  ///< nt_xent: auto | on | off (tiled linear-memory pass)
+  int64_t tile_size = 1024;    ///< tiled pass: rows per tile
 };
 
 struct MoCoConfig {
@@ -88,6 +90,7 @@ struct TrainConfig {
   int64_t batch_size = 256;
   int64_t log_every = 20;
   int64_t checkpoint_every = 0;  ///< steps; 0 = only at the end
+  bool grad_cache = false;  ///< gradient cache: embed without graph, back-propagate per chunk
 };
 
 struct EvalConfig {

@@ -25,6 +25,20 @@ enum class TwoViewLoss {
 /// "nt_xent" | "debiased" | "hard_negative" | "supcon" | "decoupled" | "triplet".
 TwoViewLoss two_view_loss_from_string(const std::string& name);
 
+/// Whether NT-Xent runs as the tiled, linear-memory pass (losses/tiled.h) or the plain one.
+enum class TiledMode {
+  kAuto,  ///< tiled from kTiledAutoMinPairs pairs per batch
+  kOn,    ///< always tiled
+  kOff,   ///< always plain
+};
+/// "auto" | "on" | "off".
+TiledMode tiled_mode_from_string(const std::string& name);
+
+/// Batch size (pairs, N; 2N views) from which TiledMode::kAuto picks the tiled pass. Measured on
+/// CPU (bench/run_loss.sh): from here on the tiled pass is the faster of the two, and its memory
+/// is linear in N where the plain pass's grows as N^2.
+constexpr int64_t kTiledAutoMinPairs = 1024;
+
 struct TwoViewLossOptions {
   /// Which objective (default NT-Xent).
   TORCH_ARG(TwoViewLoss, kind) = TwoViewLoss::kNTXent;
@@ -45,6 +59,10 @@ struct TwoViewLossOptions {
   /// Which negatives each view uses, for nt_xent, debiased, hard_negative and decoupled
   /// (default all: the other 2N - 2 views).
   TORCH_ARG(negatives::NegativeSamplingOptions, negatives) = {};
+  /// NT-Xent: tiled (linear-memory) or plain pass (default auto: by batch size).
+  TORCH_ARG(TiledMode, tiled) = TiledMode::kAuto;
+  /// Tiled pass: rows per tile, >= 1 (default 1024).
+  TORCH_ARG(int64_t, tile_size) = 1024;
 };
 
 /// The InfoNCE options an InfoNCE-family objective stands for (nt_xent: plain, debiased,
@@ -72,6 +90,8 @@ losses::ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings,
 /// views with NT-Xent's negatives (the other 2N - 2 views), so with tau_plus = 0 or beta = 0
 /// they equal NT-Xent, as supcon does when no label is known. Triplet: the 2N views labelled by
 /// sample, so each view's positive is its other view and every other view is a negative.
+/// Only NT-Xent over all negatives has a tiled pass: tiled kOn otherwise is an error, kAuto
+/// leaves the others plain.
 losses::ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                         const at::Tensor& labels, const TwoViewLossOptions& options);
 

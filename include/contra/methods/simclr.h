@@ -41,6 +41,8 @@ class SimCLRImpl : public TwoViewMethod {
   /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
   torch::Tensor embed_view(const torch::Tensor& view);
   TwoViewLossOptions& objective() override { return options.loss(); }
+  /// Projection-head embeddings of one chunk, in its given memory layout: [c, C, H, W] -> [c, dim].
+  torch::Tensor embed_chunk(const torch::Tensor& chunk);
 
   SimCLROptions options;
   models::Encoder encoder;
