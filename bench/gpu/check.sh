@@ -28,13 +28,15 @@ command -v nvcc >/dev/null && export CUDACXX=$(command -v nvcc)
   c++ --version | head -1; cmake --version | head -1; nproc; } >"$out/env.txt" 2>&1
 cat "$out/env.txt"
 
-phase configure 60 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+# PyTorch's CMake package looks for NVTX3 headers; the wheel's nvidia-nvtx package has them.
+nvtx=$(python3 -c 'import nvidia.nvtx, os; print(os.path.join(list(nvidia.nvtx.__path__)[0], "include"))' 2>/dev/null || true)
+phase configure 90 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_dir/share/cmake;$R/usr;$R/usr/lib/x86_64-linux-gnu/cmake;$R/usr/share/cmake" \
   -DZLIB_INCLUDE_DIR="$R/usr/include" -DZLIB_LIBRARY="$(ls /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 2>/dev/null | head -1)" \
-  -DSTB_INCLUDE_DIR="$R/usr/include/stb" || exit 1
+  -DSTB_INCLUDE_DIR="$R/usr/include/stb" ${nvtx:+-DCMAKE_INCLUDE_PATH="$nvtx"} || { tail -40 "$out/configure.log"; exit 1; }
 targets="contra_cli contra_tests"
 grep -q '^build bench_loss:' build-gpu/build.ninja 2>/dev/null && targets="$targets bench_loss"
-phase build 240 ninja -C build-gpu -j"$(nproc)" $targets || exit 1
+phase build 240 ninja -C build-gpu -j"$(nproc)" $targets || { grep -m5 -A5 "error" "$out/build.log"; exit 1; }
 
 # GPU tests (*_CUDA) and the CPU core of the suite, compiled against LibTorch 2.x.
 phase tests 60 build-gpu/contra_tests \
