@@ -9,7 +9,7 @@
 #   IMPLS (default "peer plain tiled"); TILE (default 1024, cuda 8192); TILE_THREADS (within |
 #   across);
 #   PYTHON (default /usr/bin/python3, Debian's python3-torch; on a GPU machine its PyTorch).
-# Build first: ninja -C build bench_loss
+# Build first: ninja -C build bench_loss (BUILD_DIR: another build folder, default build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
@@ -45,7 +45,7 @@ for n in $sizes; do
     if [[ $impl == peer ]]; then
       cmd=("$python" bench/peer_loss.py --pairs "$n" --threads "$threads" --device "$device" --warmup "$warmup")
     else
-      cmd=(build/bench_loss --impl "$impl" --pairs "$n" --threads "$threads" --device "$device"
+      cmd=("${BUILD_DIR:-build}/bench_loss" --impl "$impl" --pairs "$n" --threads "$threads" --device "$device"
            --tile-size "$tile" --tile-threads "$tile_threads" --warmup "$warmup")
     fi
     if ! line=$("${cmd[@]}" 2>&1 | grep '^LOSS'); then

@@ -36,8 +36,10 @@ phase configure 90 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DSTB_INCLUDE_DIR="$R/usr/include/stb" ${nvtx:+-DCMAKE_INCLUDE_PATH="$nvtx"} || { tail -40 "$out/configure.log"; exit 1; }
 targets="contra_cli contra_tests"
 grep -q '^build bench_loss:' build-gpu/build.ninja 2>/dev/null && targets="$targets bench_loss"
+[ -n "${ONLY_BENCH:-}" ] && targets="bench_loss"
 phase build 240 ninja -C build-gpu -j"$(nproc)" $targets || { grep -m5 -A5 "error" "$out/build.log"; exit 1; }
 
+if [ -z "${ONLY_BENCH:-}" ]; then
 # GPU tests (*_CUDA) and the CPU core of the suite, compiled against LibTorch 2.x.
 phase tests 60 build-gpu/contra_tests \
   --gtest_filter='*CUDA*:NTXent*:InfoNCE*:SupCon*:Triplet*:MinedTriplet*:SampledInfoNCE*:Decoupled*:Tiled*:Clip*:GradCache*:NegativeSampling*:KeyQueue*:Momentum*:MoCo*:SimCLR*:Model*:Config*:Adaptive*'
@@ -47,8 +49,9 @@ common="--set device=cuda --set data.limit=20000 --set train.max_steps=120 --set
 phase train_simclr 60 build-gpu/contra train configs/fashion_mnist.yaml $common --set train.batch_size=1024 --out "$out/run_simclr"
 phase train_moco 50 build-gpu/contra train configs/moco_fashion_mnist.yaml $common --out "$out/run_moco"
 for r in run_simclr run_moco; do [ -f "$out/$r/summary.json" ] && cp "$out/$r/summary.json" "$out/$r.summary.json"; done
+fi
 
 if [ -x build-gpu/bench_loss ]; then
-  PYTHON=python3 MAX_GB=100 phase loss_bench 100 bash bench/run_loss.sh 8 cuda 8192 32768 131072 262144 1048576
+  BUILD_DIR=build-gpu PYTHON=python3 MAX_GB=100 phase loss_bench 100 bash bench/run_loss.sh 8 cuda 8192 32768 131072 262144 1048576
 fi
 cat "$out/phases.txt"
