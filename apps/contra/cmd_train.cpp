@@ -1,4 +1,4 @@
-// contra train CONFIG.yaml [--set key=value]... [--out DIR]
+// contra train CONFIG.yaml [--set key=value]... [--out DIR]  |  contra train --resume DIR
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -15,13 +15,25 @@ Action add_train(CLI::App& app) {
   auto config = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
-  cmd->add_option("config", *config, "YAML config (see configs/)")->required();
-  cmd->add_option("--set", *sets, "override a key: --set train.epochs=2 (repeatable)");
-  cmd->add_option("--out", *out, "run folder (default runs/<config>-<time>); must not exist");
+  auto resume = std::make_shared<std::string>();
+  auto* config_opt = cmd->add_option("config", *config, "YAML config (see configs/)");
+  auto* set_opt = cmd->add_option("--set", *sets, "override a key: --set train.epochs=2 (repeatable)");
+  auto* out_opt = cmd->add_option("--out", *out, "run folder (default runs/<config>-<time>); must not exist");
+  auto* resume_opt = cmd->add_option("--resume", *resume, "continue the run in this folder from its last checkpoint");
+  resume_opt->excludes(config_opt)->excludes(set_opt)->excludes(out_opt);
+  cmd->callback([=] {
+    if (config->empty() && resume->empty())
+      throw CLI::RequiredError("train needs a CONFIG file (or --resume DIR)");
+  });
   return [=]() {
-    auto cfg = config::load(*config, *sets);
-    auto path = out->empty() ? run::default_run_path(*config) : *out;
-    auto r = run::train_and_evaluate(cfg, path);
+    run::RunResult r;
+    if (!resume->empty()) {
+      r = run::resume_run(*resume);
+    } else {
+      auto cfg = config::load(*config, *sets);
+      r = run::train_and_evaluate(cfg, out->empty() ? run::default_run_path(*config) : *out);
+    }
+    if (r.train.interrupted) return 128 + r.stop_signal;
     std::printf("pairs_per_s %.1f  train %.1f s\n", r.train.pairs_per_s, r.train.wall_s);
     if (r.eval.done) {
       std::printf("knn_acc %.4f", r.eval.knn_acc);

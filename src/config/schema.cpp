@@ -234,6 +234,7 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.batch_size", REF(train.batch_size), at_least(2), "samples per step"));
   f.push_back(number<int64_t>("train.log_every", REF(train.log_every), at_least(1), "steps between metrics lines"));
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
+  f.push_back(number<int64_t>("train.keep_checkpoints", REF(train.keep_checkpoints), at_least(1), "newest checkpoint-<step>.pt files kept"));
   f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
 
   f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe)"));

@@ -1,6 +1,6 @@
 // TwoViewLoader: background threads make two-view batches into a bounded, ordered buffer.
 //
-// Batches are numbered globally (g = 0, 1, ... from start_epoch). Workers claim the next number
+// Batches are numbered globally (g = 0, 1, ... from start_batch, the position to resume at). Workers claim the next number
 // under the lock, but never more than `workers * prefetch` ahead of the consumer, build the batch
 // outside the lock, and file it under its number; next() hands out number after number. Every
 // random choice is a function of (seed, epoch, batch, sample), so the stream does not depend on
@@ -31,7 +31,7 @@ struct TwoViewLoader::Impl {
   ImageDataset dataset;
   augment::Pipeline pipeline;
   LoaderOptions options;
-  int64_t start_epoch = 0;
+  int64_t start_batch = 0;
   int64_t batches_per_epoch = 0;
   int64_t n = 0, channels = 0, height = 0, width = 0, out_size = 0;
 
@@ -53,7 +53,7 @@ struct TwoViewLoader::Impl {
   std::vector<std::thread> threads;
 
   Impl(const ImageDataset& ds, augment::Pipeline pipe, LoaderOptions opts, int64_t start)
-      : dataset(ds), pipeline(std::move(pipe)), options(std::move(opts)), start_epoch(start) {}
+      : dataset(ds), pipeline(std::move(pipe)), options(std::move(opts)), start_batch(start) {}
 
   std::shared_ptr<const std::vector<int64_t>> permutation(int64_t epoch) {
     {
@@ -77,8 +77,8 @@ struct TwoViewLoader::Impl {
 
   TwoViewBatch make(int64_t global) {
     TwoViewBatch out;
-    out.epoch = start_epoch + global / batches_per_epoch;
-    out.batch = global % batches_per_epoch;
+    out.epoch = (start_batch + global) / batches_per_epoch;
+    out.batch = (start_batch + global) % batches_per_epoch;
     const auto perm = permutation(out.epoch);
     const int64_t begin = out.batch * options.batch_size();
     const int64_t count = std::min(options.batch_size(), n - begin);
@@ -154,7 +154,7 @@ struct TwoViewLoader::Impl {
 };
 
 TwoViewLoader::TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipeline,
-                             LoaderOptions options, int64_t start_epoch) {
+                             LoaderOptions options, int64_t start_batch) {
   const int64_t n = dataset.size();
   CONTRA_CHECK(n > 0, "loader: the dataset is empty");
   CONTRA_CHECK(dataset.images.dim() == 4 && dataset.images.scalar_type() == at::kByte,
@@ -172,9 +172,9 @@ TwoViewLoader::TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipe
   }
   CONTRA_CHECK(options.workers() >= 1, "loader.workers must be >= 1, got ", options.workers());
   CONTRA_CHECK(options.prefetch() >= 1, "loader.prefetch must be >= 1, got ", options.prefetch());
-  CONTRA_CHECK(start_epoch >= 0, "loader: start_epoch must be >= 0, got ", start_epoch);
+  CONTRA_CHECK(start_batch >= 0, "loader: start_batch must be >= 0, got ", start_batch);
 
-  impl_ = std::make_unique<Impl>(dataset, std::move(pipeline), options, start_epoch);
+  impl_ = std::make_unique<Impl>(dataset, std::move(pipeline), options, start_batch);
   Impl& s = *impl_;
   s.dataset.images = dataset.images.contiguous();
   if (s.dataset.labels.defined()) s.dataset.labels = dataset.labels.contiguous();

@@ -23,6 +23,16 @@ AdaptiveHardness::AdaptiveHardness(AdaptiveHardnessOptions o) : options_(o) {
   CONTRA_CHECK(o.cooldown() >= 0, "adaptive cooldown must be >= 0, got ", o.cooldown());
 }
 
+std::vector<double> AdaptiveHardness::state() const {
+  return {beta_, gap_avg_, loss_avg_, double(steps_), double(instabilities_), double(cooldown_left_)};
+}
+
+void AdaptiveHardness::restore(const std::vector<double>& s) {
+  CONTRA_CHECK(s.size() == 6, "adaptive controller state must hold 6 values, got ", s.size());
+  beta_ = s[0], gap_avg_ = s[1], loss_avg_ = s[2];
+  steps_ = int64_t(s[3]), instabilities_ = int64_t(s[4]), cooldown_left_ = int64_t(s[5]);
+}
+
 double AdaptiveHardness::update(double loss, double gap) {
   const auto& o = options_;
   const bool first = steps_ == 0;

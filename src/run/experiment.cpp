@@ -22,7 +22,9 @@
 #include "contra/eval/linear_probe.h"
 #include "contra/methods/grad_cache.h"
 #include "contra/methods/simclr.h"
+#include "contra/run/checkpoints.h"
 #include "contra/run/run_dir.h"
+#include "contra/run/stop_signal.h"
 #include "contra/run/resolve.h"
 #include "contra/train/checkpoint.h"
 
@@ -141,20 +143,28 @@ Datasets load_datasets(const config::RunConfig& cfg) {
   return out;
 }
 
-RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_path) {
+namespace {
+
+RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
   const auto t_start = Clock::now();
   const int threads = set_threads(int(cfg.threads));
   torch::manual_seed(cfg.seed);
   const torch::Device device = resolve_device(cfg.device);
 
   Datasets data = load_datasets(cfg);
-  RunDir dir = RunDir::create(run_path);
-  dir.write_file("config.yaml", config::to_yaml(cfg));
+  if (!resume) dir.write_file("config.yaml", config::to_yaml(cfg));
+  const Checkpoints checkpoints(dir.path(), cfg.train.keep_checkpoints);
 
   const int64_t channels = data.train.images.size(1);
   std::shared_ptr<methods::TwoViewMethod> model = make_method(cfg, channels);
   model->to(device);
   auto optimizer = train::make_optimizer(model->trainable_parameters(), optimizer_options(cfg));
+  train::CheckpointState start;
+  if (resume) {
+    start = checkpoints.load_latest(*model, optimizer.get());
+    if (auto it = start.extra.find("rng_cpu"); it != start.extra.end()) train::set_cpu_rng_state(it->second);
+    dir.keep_metrics_through(start.step);
+  }
 
   data::ImageDataset contrastive = data.train;  // shares the images
   if (model->objective().kind() == methods::TwoViewLoss::kSupCon)
@@ -163,7 +173,8 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
                              data::LoaderOptions(cfg.train.batch_size)
                                  .seed(cfg.seed)
                                  .workers(cfg.data.workers)
-                                 .prefetch(cfg.data.prefetch));
+                                 .prefetch(cfg.data.prefetch),
+                             /*start_batch=*/start.step);
   const auto schedule = schedule_options(cfg, loader.batches_per_epoch());
   std::printf("contra: %s on %s, %lld training images, %lld steps of batch %lld, %d threads, "
               "run folder %s\n",
@@ -186,7 +197,14 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
     };
   }
   std::optional<negatives::AdaptiveHardness> adaptive;
-  if (cfg.loss.adaptive) adaptive.emplace(adaptive_options(cfg));
+  if (cfg.loss.adaptive) {
+    adaptive.emplace(adaptive_options(cfg));
+    if (auto it = start.extra.find("adaptive"); it != start.extra.end()) {
+      auto t = it->second.to(torch::kDouble).contiguous();
+      adaptive->restore(std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel()));
+      model->objective().hard_beta(adaptive->beta());
+    }
+  }
   hooks.after_step = [&](int64_t step, const losses::ContrastiveOutput& out) {
     model->after_step(step, schedule.total_steps());
     if (adaptive)
@@ -211,16 +229,34 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
     dir.append_metrics(line);
   };
   hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
-    train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch});
+    train::CheckpointState state{step, epoch, {}};
+    state.extra["rng_cpu"] = train::cpu_rng_state();
+    if (adaptive) {
+      auto s = adaptive->state();
+      state.extra["adaptive"] = torch::tensor(s, torch::kDouble);
+    }
+    checkpoints.save(*model, optimizer.get(), state);
   };
+  StopOnSignal stop;
   auto options = train::TrainerOptions(schedule)
                      .log_every(cfg.train.log_every)
                      .checkpoint_every(cfg.train.checkpoint_every)
-                     .interactive(isatty(fileno(stdout)) == 1);
+                     .interactive(isatty(fileno(stdout)) == 1)
+                     .start_step(start.step)
+                     .stop(&stop.flag());
 
   RunResult result;
   result.dir = dir.path();
+  if (resume)
+    std::printf("resuming at step %lld of %lld\n", (long long)start.step, (long long)schedule.total_steps());
   result.train = train::fit(*model, loader, *optimizer, options, hooks);
+  if (result.train.interrupted) {
+    result.stop_signal = stop.signal();
+    std::printf("stopped at step %lld (checkpoint written); continue with: contra train --resume %s\n",
+                (long long)result.train.steps, dir.path().c_str());
+    std::fflush(stdout);
+    return result;
+  }
   std::printf("trained %lld steps in %.1f s: %.1f pairs/s, data wait %.1f%%\n",
               (long long)result.train.steps, result.train.wall_s, result.train.pairs_per_s,
               100.0 * result.train.data_wait_fraction);
@@ -244,6 +280,18 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
   return result;
 }
 
+}  // namespace
+
+RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_path) {
+  return train_in(cfg, RunDir::create(run_path), /*resume=*/false);
+}
+
+RunResult resume_run(const std::string& run_path) {
+  RunDir dir = RunDir::open(run_path);
+  const auto cfg = config::load(dir.file("config.yaml"));
+  return train_in(cfg, std::move(dir), /*resume=*/true);
+}
+
 EvalResult evaluate_run(const std::string& run_path) {
   RunDir dir = RunDir::open(run_path);
   config::RunConfig cfg = config::load(dir.file("config.yaml"));
@@ -251,7 +299,7 @@ EvalResult evaluate_run(const std::string& run_path) {
   const torch::Device device = resolve_device(cfg.device);
   Datasets data = load_datasets(cfg);
   auto model = make_method(cfg, data.train.images.size(1));
-  train::load_checkpoint(dir.file("checkpoint.pt"), *model, nullptr);
+  Checkpoints(dir.path(), cfg.train.keep_checkpoints).load_latest(*model, nullptr);
   model->to(device);
   EvalResult r = evaluate(*model, data, cfg, device);
   nlohmann::json summary = nlohmann::json::object();

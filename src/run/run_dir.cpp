@@ -68,6 +68,23 @@ void RunDir::append_metrics(const nlohmann::json& record) {
   CONTRA_CHECK(metrics_->good(), "cannot append to '", file("metrics.jsonl"), "' (disk full?)");
 }
 
+void RunDir::keep_metrics_through(int64_t step) {
+  metrics_.reset();
+  if (!fs::exists(file("metrics.jsonl"))) return;
+  std::ifstream in(file("metrics.jsonl"));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("step") && j["step"].get<int64_t>() > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut short by a kill
+    }
+    kept += line + "\n";
+  }
+  write_file("metrics.jsonl", kept);
+}
+
 std::string default_run_path(const std::string& config_path) {
   std::string stem = config_path.empty() ? "run" : fs::path(config_path).stem().string();
   std::time_t t = std::time(nullptr);

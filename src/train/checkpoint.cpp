@@ -9,6 +9,18 @@
 
 namespace contra::train {
 
+at::Tensor cpu_rng_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_cpu_rng_state(const at::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
 void save_checkpoint(const std::string& path, torch::nn::Module& model, const Optimizer* optimizer,
                      const CheckpointState& state) {
   torch::serialize::OutputArchive archive;
@@ -23,6 +35,11 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, const Op
   archive.write("step", torch::tensor(state.step, torch::kLong), /*is_buffer=*/true);
   archive.write("epoch", torch::tensor(state.epoch, torch::kLong), true);
   archive.write("format_version", torch::tensor(int64_t(1), torch::kLong), true);
+  if (!state.extra.empty()) {
+    torch::serialize::OutputArchive extra;
+    for (const auto& [name, value] : state.extra) extra.write(name, value, /*is_buffer=*/true);
+    archive.write("extra", extra);
+  }
   const std::string tmp = path + ".tmp";
   try {
     archive.save_to(tmp);
@@ -73,6 +90,14 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& mode
     archive.read("epoch", epoch, true);
     state.step = step.item<int64_t>();
     state.epoch = epoch.item<int64_t>();
+    torch::serialize::InputArchive extra;
+    if (archive.try_read("extra", extra)) {
+      for (const auto& name : extra.keys()) {
+        torch::Tensor value;
+        extra.read(name, value, true);
+        state.extra[name] = value;
+      }
+    }
   } catch (const Error&) {
     throw;
   } catch (const std::exception&) {

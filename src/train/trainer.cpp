@@ -21,7 +21,16 @@ TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimize
   const auto start = std::chrono::steady_clock::now();
   const double wait_at_start = loader.wait_seconds();
   int64_t pairs = 0;
-  for (int64_t step = 0; step < total; ++step) {
+  TORCH_CHECK(options.start_step() >= 0 && options.start_step() <= total,
+              "start_step ", options.start_step(), " outside [0, ", total, "]");
+  int64_t last_checkpoint = options.start_step();  // 0: none yet
+  auto checkpoint = [&](int64_t done, int64_t epoch) {
+    if (!hooks.on_checkpoint) return;
+    hooks.on_checkpoint(done, epoch);
+    last_checkpoint = done;
+  };
+  int64_t step = options.start_step();
+  for (; step < total; ++step) {
     const double lr = lr_at(options.schedule(), step);
     optimizer.set_lr(lr);
     data::TwoViewBatch batch = loader.next();
@@ -29,7 +38,9 @@ TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimize
     auto out = hooks.loss ? hooks.loss(batch) : hooks.loss_and_backward(batch);
     const double loss = out.loss.item<double>();
     CONTRA_CHECK(std::isfinite(loss), "training diverged: loss is ", loss, " at step ", step + 1,
-                 " (lr ", lr, "); lower optim.lr or raise loss.temperature");
+                 " (lr ", lr, "); lower optim.lr or raise loss.temperature; ",
+                 last_checkpoint > 0 ? "the last checkpoint is from step " + std::to_string(last_checkpoint)
+                                     : std::string("no checkpoint was written yet"));
     if (hooks.loss) out.loss.backward();
     optimizer.step();
     if (hooks.after_step) hooks.after_step(step + 1, out);
@@ -53,13 +64,18 @@ TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimize
       progress.update(rec.stats);
       if ((done % options.log_every() == 0 || last) && hooks.on_log) hooks.on_log(rec);
     }
-    if (hooks.on_checkpoint && options.checkpoint_every() > 0 &&
-        done % options.checkpoint_every() == 0 && !last)
-      hooks.on_checkpoint(done, batch.epoch);
-    if (last && hooks.on_checkpoint) hooks.on_checkpoint(done, batch.epoch);
+    const bool stopping = options.stop() && options.stop()->load();
+    if (last || stopping ||
+        (options.checkpoint_every() > 0 && done % options.checkpoint_every() == 0))
+      checkpoint(done, batch.epoch);
+    if (stopping && !last) {
+      summary.interrupted = true;
+      ++step;
+      break;
+    }
   }
   progress.finish();
-  summary.steps = total;
+  summary.steps = step;
   summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.pairs_per_s = summary.wall_s > 0 ? pairs / summary.wall_s : 0;
   summary.data_wait_fraction =

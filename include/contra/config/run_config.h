@@ -90,6 +90,7 @@ struct TrainConfig {
   int64_t batch_size = 256;
   int64_t log_every = 20;
   int64_t checkpoint_every = 0;  ///< steps; 0 = only at the end
+  int64_t keep_checkpoints = 2;  ///< checkpoint-<step>.pt files kept (the newest)
   bool grad_cache = false;  ///< gradient cache: embed without graph, back-propagate per chunk
 };
 

@@ -45,11 +45,13 @@ struct LoaderOptions {
 
 /// Streams TwoViewBatch-es over epochs without end, in order (epoch 0 batch 0, 1, ...), made by
 /// background threads into a bounded queue. The result is the same for any number of workers.
+/// start_batch: the global batch number (epoch * batches_per_epoch + batch) to start at, so a
+/// resumed run sees exactly the batches an uninterrupted one would.
 /// Errors in a worker are re-thrown from next(). Destruction stops the workers promptly.
 class TwoViewLoader {
  public:
   TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipeline, LoaderOptions options,
-                int64_t start_epoch = 0);
+                int64_t start_batch = 0);
   ~TwoViewLoader();
   TwoViewLoader(const TwoViewLoader&) = delete;
   TwoViewLoader& operator=(const TwoViewLoader&) = delete;

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include <torch/arg.h>
 
@@ -48,6 +49,9 @@ class AdaptiveHardness {
   /// Steps seen and instabilities detected so far.
   int64_t steps() const { return steps_; }
   int64_t instabilities() const { return instabilities_; }
+  /// Everything the controller remembers, for checkpoints; restore() takes it back.
+  std::vector<double> state() const;
+  void restore(const std::vector<double>& state);
 
  private:
   AdaptiveHardnessOptions options_;

@@ -23,13 +23,19 @@ struct EvalResult {
 
 struct RunResult {
   std::string dir;
+  int stop_signal = 0;  ///< the signal that stopped training early (0: ran to the end)
   train::TrainSummary train;
   EvalResult eval;
 };
 
-/// Trains the configured method in a new run folder (config.yaml, metrics.jsonl, checkpoint.pt),
-/// evaluates the frozen encoder, writes summary.json. Prints progress to stdout.
+/// Trains the configured method in a new run folder (config.yaml, metrics.jsonl, checkpoints),
+/// evaluates the frozen encoder, writes summary.json. Prints progress to stdout. SIGINT/SIGTERM
+/// stop it after a checkpoint (result.train.interrupted; no evaluation).
 RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_dir);
+
+/// Continues a run from its folder's config.yaml and checkpoint.pt: model, optimizer, schedule,
+/// random state, data position and controllers, so the result equals an uninterrupted run.
+RunResult resume_run(const std::string& run_dir);
 
 /// Re-evaluates a finished run from its folder (config.yaml + checkpoint.pt) and updates its
 /// summary.json with the new accuracies.

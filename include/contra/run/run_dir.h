@@ -22,6 +22,8 @@ class RunDir {
   std::string read_file(const std::string& name) const;
   /// Appends one JSON object as a line of metrics.jsonl (flushed).
   void append_metrics(const nlohmann::json& record);
+  /// Drops metrics.jsonl lines logged after `step` (a resumed run logs them again).
+  void keep_metrics_through(int64_t step);
 
  private:
   explicit RunDir(std::string path) : path_(std::move(path)) {}

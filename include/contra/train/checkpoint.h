@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -11,7 +12,14 @@ namespace contra::train {
 struct CheckpointState {
   int64_t step = 0;
   int64_t epoch = 0;
+  /// Anything else a run needs to continue exactly (random generator states, controllers),
+  /// by name; saved and restored as they are.
+  std::map<std::string, at::Tensor> extra;
 };
+
+/// The default CPU random generator's state, and setting it back (dropout, MoCo's shuffle, ...).
+at::Tensor cpu_rng_state();
+void set_cpu_rng_state(const at::Tensor& state);
 
 /// Writes model (parameters and buffers), optimizer state and progress to `path` atomically:
 /// a temporary file in the same folder, then rename, so a crash never leaves a half file.

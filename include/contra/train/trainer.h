@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -12,6 +13,9 @@
 
 namespace contra::train {
 
+/// A flag the loop polls after each step (not owned).
+using StopFlag = const std::atomic<bool>*;
+
 struct TrainerOptions {
   explicit TrainerOptions(ScheduleOptions schedule) : schedule_(schedule) {}
   /// Learning-rate schedule; its total_steps is the run's length (required).
@@ -22,6 +26,10 @@ struct TrainerOptions {
   TORCH_ARG(int64_t, checkpoint_every) = 0;
   /// Draw a progress bar (default: when stdout is a terminal).
   TORCH_ARG(bool, interactive) = false;
+  /// Steps already done (a resumed run continues from here; the loader must start here too).
+  TORCH_ARG(int64_t, start_step) = 0;
+  /// When set (e.g. by SIGINT/SIGTERM), the loop finishes its step, checkpoints and returns.
+  TORCH_ARG(StopFlag, stop) = nullptr;
 };
 
 /// What a logged step contributes to metrics.jsonl.
@@ -36,6 +44,7 @@ struct TrainSummary {
   double pairs_per_s = 0;  ///< over the whole loop
   double final_loss = 0;
   double data_wait_fraction = 0;  ///< share of the loop spent waiting for augmented batches
+  bool interrupted = false;       ///< stopped early by options.stop (after a checkpoint)
 };
 
 struct TrainerHooks {
@@ -56,7 +65,8 @@ struct TrainerHooks {
 };
 
 /// The training loop: batches from the loader, loss, backward, optimizer step, schedule, progress,
-/// metrics and checkpoints. A non-finite loss stops the run with a message naming the step.
+/// metrics and checkpoints. A non-finite loss stops the run with a message naming the step and
+/// the last checkpoint.
 TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimizer& optimizer,
                  const TrainerOptions& options, const TrainerHooks& hooks);
 

@@ -1,0 +1,163 @@
+// Interrupted runs: killed with SIGKILL at an arbitrary step and resumed, or stopped with
+// SIGTERM and resumed, a run ends with bitwise the same parameters as an uninterrupted one.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include "contra/config/load.h"
+#include "contra/run/checkpoints.h"
+#include "contra/run/resolve.h"
+
+namespace fs = std::filesystem;
+using namespace contra;
+
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  auto d = fs::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
+  fs::remove_all(d);
+  return d.string();
+}
+
+std::vector<std::string> train_args(const std::string& out) {
+  return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml",
+          "--set", "data.limit=1024", "--set", "train.batch_size=64", "--set", "train.max_steps=48",
+          "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=32", "--set", "train.checkpoint_every=4",
+          "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "threads=1",
+          "--set", "data.workers=2", "--set", "loss.name=hard_negative", "--set", "loss.adaptive=true",
+          "--out", out};
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::freopen(log.c_str(), "w", stdout);
+    (void)f;
+    dup2(fileno(stdout), STDERR_FILENO);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Waits until the run has written a checkpoint of at least `step` (or gives up after 300 s).
+bool wait_for_checkpoint(const std::string& dir, int64_t step) {
+  for (int i = 0; i < 3000; ++i) {
+    for (int64_t s = step; s <= 48; s += 4)
+      if (fs::exists(dir + "/checkpoint-" + std::to_string(s) + ".pt")) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Parameters and buffers of a run's final checkpoint.
+std::vector<std::pair<std::string, torch::Tensor>> final_state(const std::string& dir) {
+  auto cfg = config::load(dir + "/config.yaml");
+  auto model = run::make_method(cfg, 1);
+  auto st = run::Checkpoints(dir, cfg.train.keep_checkpoints).load_latest(*model, nullptr);
+  EXPECT_EQ(st.step, 48);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value().clone());
+  for (const auto& b : model->named_buffers()) out.emplace_back(b.key(), b.value().clone());
+  return out;
+}
+
+void expect_bitwise_equal(const std::string& a, const std::string& b) {
+  auto x = final_state(a), y = final_state(b);
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i].first, y[i].first);
+    EXPECT_TRUE(torch::equal(x[i].second, y[i].second)) << x[i].first;
+  }
+}
+
+const std::string& reference_run() {
+  static const std::string dir = [] {
+    auto d = temp_dir("resume_reference");
+    EXPECT_EQ(wait_exit(spawn(train_args(d), d + ".log")), 0) << slurp(d + ".log");
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST(Resume, KilledRunResumesToTheSameParameters) {
+  const auto& ref = reference_run();
+  auto dir = temp_dir("resume_killed");
+  pid_t pid = spawn(train_args(dir), dir + ".log");
+  ASSERT_TRUE(wait_for_checkpoint(dir, 12)) << slurp(dir + ".log");
+  kill(pid, SIGKILL);
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
+  ASSERT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "train", "--resume", dir}, dir + ".resume.log")), 0)
+      << slurp(dir + ".resume.log");
+  const auto resumed = slurp(dir + ".resume.log");
+  const auto at = resumed.find("resuming at step ");
+  ASSERT_NE(at, std::string::npos) << resumed;
+  EXPECT_LT(std::stoll(resumed.substr(at + 17)), 48) << "killed after the last step";
+  expect_bitwise_equal(ref, dir);
+  // metrics.jsonl: one line per logged step, none duplicated by the resume.
+  std::ifstream m(dir + "/metrics.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(m, l);) ++lines;
+  EXPECT_EQ(lines, 48 / 4);
+}
+
+TEST(Resume, SigtermStopsAfterACheckpointAndResumes) {
+  const auto& ref = reference_run();
+  auto dir = temp_dir("resume_sigterm");
+  pid_t pid = spawn(train_args(dir), dir + ".log");
+  ASSERT_TRUE(wait_for_checkpoint(dir, 8)) << slurp(dir + ".log");
+  kill(pid, SIGTERM);
+  const int code = wait_exit(pid);
+  if (code == 0) GTEST_SKIP() << "the run finished before the signal arrived";
+  EXPECT_EQ(code, 128 + SIGTERM) << slurp(dir + ".log");
+  EXPECT_NE(slurp(dir + ".log").find("continue with: contra train --resume"), std::string::npos);
+  ASSERT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "train", "--resume", dir}, dir + ".resume.log")), 0)
+      << slurp(dir + ".resume.log");
+  expect_bitwise_equal(ref, dir);
+}
+
+TEST(Resume, CorruptCheckpointIsReportedWithThePreviousOne) {
+  const auto& ref = reference_run();
+  auto dir = temp_dir("resume_corrupt");
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator(ref)) fs::copy(e.path(), dir + "/" + e.path().filename().string());
+  fs::remove(dir + "/checkpoint.pt");
+  std::ofstream(dir + "/checkpoint.pt") << "not a checkpoint";
+  auto log = dir + ".eval.log";
+  EXPECT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "eval", "--run", dir}, log)), 2);
+  const auto text = slurp(log);
+  EXPECT_NE(text.find("is corrupt or not a contra checkpoint; the previous checkpoint is"), std::string::npos) << text;
+  EXPECT_NE(text.find("checkpoint-48.pt (step 48)"), std::string::npos) << text;
+  // keep_checkpoints = 2: only the two newest numbered files remain.
+  EXPECT_TRUE(fs::exists(ref + "/checkpoint-44.pt"));
+  EXPECT_FALSE(fs::exists(ref + "/checkpoint-40.pt"));
+}
