@@ -77,13 +77,7 @@ losses::ContrastiveOutput MoCoImpl::forward(const torch::Tensor& view1, const to
   auto k1 = embed_keys(view1);
   auto other = sampled_info_nce(q2, k1, opts, sampling, bank);
   pending_keys_ = torch::cat({k2, k1});
-  losses::ContrastiveOutput sym;
-  sym.loss = (out.loss + other.loss) / 2;
-  sym.positive_sim = (out.positive_sim + other.positive_sim) / 2;
-  sym.negative_sim = (out.negative_sim + other.negative_sim) / 2;
-  sym.top1 = (out.top1 + other.top1) / 2;
-  sym.active = (out.active + other.active) / 2;
-  return sym;
+  return average(out, other);
 }
 
 void MoCoImpl::after_step(int64_t step, int64_t total_steps) {

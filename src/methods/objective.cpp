@@ -43,6 +43,16 @@ losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& o) {
               " is not an InfoNCE objective; use nt_xent, debiased, hard_negative or decoupled");
 }
 
+ContrastiveOutput average(const ContrastiveOutput& a, const ContrastiveOutput& b) {
+  ContrastiveOutput out;
+  out.loss = (a.loss + b.loss) / 2;
+  out.positive_sim = (a.positive_sim + b.positive_sim) / 2;
+  out.negative_sim = (a.negative_sim + b.negative_sim) / 2;
+  out.top1 = (a.top1 + b.top1) / 2;
+  out.active = (a.active + b.active) / 2;
+  return out;
+}
+
 ContrastiveOutput sampled_info_nce(const at::Tensor& queries, const at::Tensor& keys,
                                    const losses::InfoNCEOptions& options,
                                    const negatives::NegativeSamplingOptions& sampling,
@@ -103,14 +113,7 @@ ContrastiveOutput symmetric_info_nce(const at::Tensor& z1, const at::Tensor& z2,
                                      losses::InfoNCEOptions opts,
                                      const negatives::NegativeSamplingOptions& sampling) {
   opts.in_batch(true).in_batch_queries(true);
-  auto a = sampled_info_nce(z1, z2, opts, sampling), b = sampled_info_nce(z2, z1, opts, sampling);
-  ContrastiveOutput out;
-  out.loss = (a.loss + b.loss) / 2;
-  out.positive_sim = (a.positive_sim + b.positive_sim) / 2;
-  out.negative_sim = (a.negative_sim + b.negative_sim) / 2;
-  out.top1 = (a.top1 + b.top1) / 2;
-  out.active = (a.active + b.active) / 2;
-  return out;
+  return average(sampled_info_nce(z1, z2, opts, sampling), sampled_info_nce(z2, z1, opts, sampling));
 }
 
 }  // namespace

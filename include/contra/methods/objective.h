@@ -69,6 +69,10 @@ struct TwoViewLossOptions {
 /// hard_negative, decoupled); throws for supcon and triplet.
 losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& options);
 
+/// The mean of two directions' outputs (symmetric losses): loss and every diagnostic.
+losses::ContrastiveOutput average(const losses::ContrastiveOutput& a,
+                                  const losses::ContrastiveOutput& b);
+
 /// InfoNCE with the negatives policy applied: the sampler picks from the pooled similarities
 /// (computed without gradient), the loss runs on its mask. kAll passes no mask.
 losses::ContrastiveOutput sampled_info_nce(const at::Tensor& queries, const at::Tensor& keys,
