@@ -31,7 +31,13 @@ std::string temp_dir(const std::string& name) {
   return d.string();
 }
 
-std::vector<std::string> train_args(const std::string& out) {
+std::vector<std::string> train_args(const std::string& out, bool moco = false) {
+  if (moco)  // MoCo: momentum encoder, queue and the shuffle-BN permutations must all carry over
+    return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/moco_fashion_mnist.yaml",
+            "--set", "data.limit=1024", "--set", "train.batch_size=32", "--set", "train.max_steps=48",
+            "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=16", "--set", "train.checkpoint_every=4",
+            "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "threads=1",
+            "--set", "moco.queue_size=256", "--out", out};
   return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml",
           "--set", "data.limit=1024", "--set", "train.batch_size=64", "--set", "train.max_steps=48",
           "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=32", "--set", "train.checkpoint_every=4",
@@ -98,13 +104,19 @@ void expect_bitwise_equal(const std::string& a, const std::string& b) {
   }
 }
 
-const std::string& reference_run() {
-  static const std::string dir = [] {
+const std::string& reference_run(bool moco = false) {
+  static const std::string simclr_dir = [] {
     auto d = temp_dir("resume_reference");
     EXPECT_EQ(wait_exit(spawn(train_args(d), d + ".log")), 0) << slurp(d + ".log");
     return d;
   }();
-  return dir;
+  if (!moco) return simclr_dir;
+  static const std::string moco_dir = [] {
+    auto d = temp_dir("resume_reference_moco");
+    EXPECT_EQ(wait_exit(spawn(train_args(d, true), d + ".log")), 0) << slurp(d + ".log");
+    return d;
+  }();
+  return moco_dir;
 }
 
 }  // namespace
@@ -128,6 +140,18 @@ TEST(Resume, KilledRunResumesToTheSameParameters) {
   int lines = 0;
   for (std::string l; std::getline(m, l);) ++lines;
   EXPECT_EQ(lines, 48 / 4);
+}
+
+TEST(Resume, KilledMoCoRunResumesToTheSameParameters) {
+  const auto& ref = reference_run(true);
+  auto dir = temp_dir("resume_killed_moco");
+  pid_t pid = spawn(train_args(dir, true), dir + ".log");
+  ASSERT_TRUE(wait_for_checkpoint(dir, 12)) << slurp(dir + ".log");
+  kill(pid, SIGKILL);
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
+  ASSERT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "train", "--resume", dir}, dir + ".resume.log")), 0)
+      << slurp(dir + ".resume.log");
+  expect_bitwise_equal(ref, dir);  // includes key_encoder.*, key_head.* and queue.*
 }
 
 TEST(Resume, SigtermStopsAfterACheckpointAndResumes) {
