@@ -19,7 +19,8 @@ struct Range {
   double lo = -kInf, hi = kInf;
   bool lo_open = false, hi_open = false;
   bool contains(double v) const {
-    if (std::isnan(v)) return false;
+    // Infinities too: to_yaml could not print them back as YAML, and no setting means them.
+    if (!std::isfinite(v)) return false;
     bool ok_lo = lo_open ? v > lo : v >= lo;
     bool ok_hi = hi_open ? v < hi : v <= hi;
     return ok_lo && ok_hi;
@@ -304,9 +305,11 @@ void validate(const RunConfig& c) {
   if (c.method == "moco") {
     CONTRA_CHECK(l.name != "supcon" && l.name != "triplet", "method moco needs an InfoNCE loss "
                  "(nt_xent, debiased, hard_negative, decoupled), got loss.name ", l.name);
-    const int64_t per_step = c.train.batch_size * (c.moco.symmetric ? 2 : 1);
-    CONTRA_CHECK(c.moco.queue_size >= per_step, "moco.queue_size (", c.moco.queue_size,
-                 ") must be >= the keys enqueued per step (", per_step, ")");
+    // queue_size / keys >= batch_size is queue_size >= keys * batch_size without overflow.
+    const int64_t keys = c.moco.symmetric ? 2 : 1;
+    CONTRA_CHECK(c.moco.queue_size / keys >= c.train.batch_size, "moco.queue_size (",
+                 c.moco.queue_size, ") must be >= the keys enqueued per step (",
+                 static_cast<uint64_t>(keys) * static_cast<uint64_t>(c.train.batch_size), ")");
     CONTRA_CHECK(!c.moco.shuffle_bn || (c.model.encode_chunk >= 1 && c.model.encode_chunk < c.train.batch_size),
                  "moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got ",
                  c.model.encode_chunk, " with batch ", c.train.batch_size);

@@ -181,3 +181,31 @@ TEST(Config, TiledLossAndGradCacheKeys) {
                 .find("train.grad_cache=true needs model.encode_chunk > 0"),
             std::string::npos);
 }
+
+// Found by fuzz/fuzz_config (round trip): to_yaml printed infinity as 'inf', which YAML does not
+// read back, so a run folder's config.yaml could not be loaded again. Non-finite numbers are
+// now refused like out-of-range ones.
+TEST(Config, InfiniteNumbersAreRefused) {
+  EXPECT_NE(error_of("augment:\n  mean: [.inf]\n  std: [1]\n").find("augment.mean[0] must be"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.adaptive_gap_low=-.inf"})
+                .find("loss.adaptive_gap_low must be"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.epochs=.inf"}).find("train.epochs must be >= 0, got .inf"),
+            std::string::npos);
+}
+
+// Found by fuzz/fuzz_config (UBSan): batch_size x 2 overflowed int64 in the MoCo queue check.
+TEST(Config, MoCoQueueCheckDoesNotOverflow) {
+  EXPECT_NE(error_of("", {"method=moco", "moco.symmetric=true",
+                          "train.batch_size=9223372036854775807"})
+                .find("must be >= the keys enqueued per step (18446744073709551614)"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"method=moco", "moco.symmetric=true", "moco.queue_size=513",
+                          "train.batch_size=256"}),
+            "(no error)");
+  EXPECT_NE(error_of("", {"method=moco", "moco.symmetric=true", "moco.queue_size=511",
+                          "train.batch_size=256"})
+                .find("moco.queue_size (511) must be >= the keys enqueued per step (512)"),
+            std::string::npos);
+}
