@@ -32,10 +32,14 @@ for t in "${targets[@]}"; do
   touch "$log.start"
   start=$(date +%s)
   extra=()
+  asan="${ASAN_OPTIONS:-}"
   # LibTorch's zip reader leaks its archive state when it rejects a file (third-party, see
   # RELIABILITY.md); leak checks there would stop every run at once.
-  [ "$t" = fuzz_checkpoint ] && extra+=(-detect_leaks=0)
-  TMPDIR="$scratch" "$build/$t" "$corpus" -max_total_time="$seconds" -timeout=10 \
+  if [ "$t" = fuzz_checkpoint ]; then
+    extra+=(-detect_leaks=0)
+    asan="${asan:+$asan:}detect_leaks=0"
+  fi
+  ASAN_OPTIONS="$asan" TMPDIR="$scratch" "$build/$t" "$corpus" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$artifacts/" "${extra[@]}" \
     >"$log" 2>&1
   rc=$?
