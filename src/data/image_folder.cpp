@@ -175,8 +175,49 @@ void resize_center_crop(const unsigned char* pixels, int w, int h, int c, int si
   }
 }
 
+/// Debian's stb_image 2.27 trusts the 16 code counts of a JPEG DHT table: more than 256 codes
+/// overflow its Huffman arrays (a write past stbi__huffman::size; upstream 2.28 checks it).
+/// Walks the JPEG markers the way stb reads them and returns false for such a table.
+bool jpeg_huffman_tables_ok(const unsigned char* d, size_t n) {
+  if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return true;  // not a JPEG
+  size_t i = 2;
+  while (i + 1 < n) {
+    if (d[i] != 0xFF) {  // entropy-coded data
+      ++i;
+      continue;
+    }
+    const unsigned char m = d[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // stuffing, TEM, RSTn, SOI
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9 || i + 3 >= n) break;  // EOI or end of data
+    const size_t len = (size_t{d[i + 2]} << 8) | d[i + 3];
+    if (m == 0xC4) {
+      // As stb: tables follow each other while the segment's length is not used up.
+      long left = static_cast<long>(len) - 2;
+      size_t p = i + 4;
+      while (left > 0 && p + 17 <= n) {
+        size_t codes = 0;
+        for (size_t k = 1; k <= 16; ++k) codes += d[p + k];
+        if (codes > 256) return false;
+        p += 17 + codes;
+        left -= static_cast<long>(17 + codes);
+      }
+    }
+    i += 2 + std::max<size_t>(len, 2);
+  }
+  return true;
+}
+
 void load_one(const std::string& path, int channels, int size, uint8_t* dst) {
   const std::vector<unsigned char> data = read_file(path);
+  CONTRA_CHECK(jpeg_huffman_tables_ok(data.data(), data.size()), path,
+               ": corrupt JPEG (a Huffman table declares more than 256 codes)");
   CONTRA_CHECK(data.size() <= static_cast<size_t>(std::numeric_limits<int>::max()), path,
                ": too large");
   const int len = static_cast<int>(data.size());

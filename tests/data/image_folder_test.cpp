@@ -229,3 +229,17 @@ TEST(ImageFolder, BadOptions) {
 }
 
 }  // namespace
+
+// Found by fuzz/fuzz_image (UBSan in stb_image 2.27's stbi__build_huffman): a DHT table whose
+// 16 code counts sum past 256 wrote past stb's Huffman arrays. The reader now refuses it first.
+TEST(ImageFolder, JpegHuffmanTableOverflowIsRefused) {
+  TempDir root;
+  Bytes jpg = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 'J', 'F',  // SOI, a short APP0
+               0xFF, 0xC4, 0x00, 0x13, 0x00};                 // DHT, 19 bytes, table 0
+  for (int i = 0; i < 16; ++i) jpg.push_back(0xFF);            // 16 x 255 = 4080 codes
+  for (int i = 0; i < 64; ++i) jpg.push_back(static_cast<uint8_t>(i));
+  const std::string bad = root.file("a/bad.jpg");
+  write_raw(bad, jpg);
+  expect_error([&] { load_image_folder(root.path().string(), opts(8, 3)); },
+               {bad, "corrupt JPEG (a Huffman table declares more than 256 codes)"});
+}
