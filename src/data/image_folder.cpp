@@ -198,12 +198,13 @@ bool jpeg_huffman_tables_ok(const unsigned char* d, size_t n) {
     if (m == 0xD9 || i + 3 >= n) break;  // EOI or end of data
     const size_t len = (size_t{d[i + 2]} << 8) | d[i + 3];
     if (m == 0xC4) {
-      // As stb: tables follow each other while the segment's length is not used up.
+      // As stb: tables follow each other while the segment's length is not used up, and bytes
+      // past the end of the data read as 0.
       long left = static_cast<long>(len) - 2;
       size_t p = i + 4;
-      while (left > 0 && p + 17 <= n) {
+      while (left > 0 && p < n) {
         size_t codes = 0;
-        for (size_t k = 1; k <= 16; ++k) codes += d[p + k];
+        for (size_t k = 1; k <= 16 && p + k < n; ++k) codes += d[p + k];
         if (codes > 256) return false;
         p += 17 + codes;
         left -= static_cast<long>(17 + codes);

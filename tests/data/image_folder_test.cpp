@@ -238,6 +238,7 @@ TEST(ImageFolder, JpegHuffmanTableOverflowIsRefused) {
                0xFF, 0xC4, 0x00, 0x13, 0x00};                 // DHT, 19 bytes, table 0
   for (int i = 0; i < 16; ++i) jpg.push_back(0xFF);            // 16 x 255 = 4080 codes
   for (int i = 0; i < 64; ++i) jpg.push_back(static_cast<uint8_t>(i));
+  fs::create_directories(root.path() / "a");
   const std::string bad = root.file("a/bad.jpg");
   write_raw(bad, jpg);
   expect_error([&] { load_image_folder(root.path().string(), opts(8, 3)); },
