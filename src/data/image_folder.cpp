@@ -179,8 +179,9 @@ void resize_center_crop(const unsigned char* pixels, int w, int h, int c, int si
 /// overflow its Huffman arrays (a write past stbi__huffman::size; upstream 2.28 checks it).
 /// Walks the JPEG markers the way stb reads them and returns false for such a table.
 bool jpeg_huffman_tables_ok(const unsigned char* d, size_t n) {
-  if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return true;  // not a JPEG
-  size_t i = 2;
+  // stb takes fill bytes (0xFF) before the SOI marker too: walk anything starting with 0xFF.
+  if (n < 2 || d[0] != 0xFF) return true;  // not a JPEG
+  size_t i = 0;
   while (i + 1 < n) {
     if (d[i] != 0xFF) {  // entropy-coded data
       ++i;
