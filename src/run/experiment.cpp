@@ -22,6 +22,7 @@
 #include "contra/methods/simclr.h"
 #include "contra/run/run_dir.h"
 #include "contra/run/resolve.h"
+#include "contra/run/text_experiment.h"
 #include "contra/train/checkpoint.h"
 
 namespace contra::run {
@@ -140,6 +141,7 @@ Datasets load_datasets(const config::RunConfig& cfg) {
 }
 
 RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_path) {
+  if (is_text_method(cfg.method)) return train_and_evaluate_text(cfg, run_path);
   const auto t_start = Clock::now();
   const int threads = set_threads(int(cfg.threads));
   torch::manual_seed(cfg.seed);
@@ -223,6 +225,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
 EvalResult evaluate_run(const std::string& run_path) {
   RunDir dir = RunDir::open(run_path);
   config::RunConfig cfg = config::load(dir.file("config.yaml"));
+  if (is_text_method(cfg.method)) return evaluate_text_run(cfg, dir);
   set_threads(int(cfg.threads));
   const torch::Device device = resolve_device(cfg.device);
   Datasets data = load_datasets(cfg);
