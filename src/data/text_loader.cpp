@@ -37,7 +37,7 @@ void TextLoader::check_sizes() const {
 }
 
 std::vector<int64_t> TextLoader::order_of(int64_t epoch) const {
-  std::vector<int64_t> order(size_t(size()));
+  std::vector<int64_t> order(static_cast<size_t>(size()));
   std::iota(order.begin(), order.end(), 0);
   if (options_.shuffle()) {
     Rng rng(derive_seed(options_.seed(), uint64_t(epoch), 0x6f72646572ull /* "order" */));

@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <unordered_map>
+#include <mutex>
+
+#include <dlfcn.h>
 
 #include <ATen/ATen.h>
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
 
 #include "contra/core/error.h"
 #include "contra/core/names.h"
 #include "contra/core/rng.h"
+#include "sentencepiece_shim/contra_spm.h"
 
 namespace contra::data {
 namespace {
@@ -18,21 +19,74 @@ namespace {
 const NameTable<TokenizerModel, 2> kModelNames = {{"unigram", TokenizerModel::kUnigram},
                                                  {"bpe", TokenizerModel::kBPE}};
 
-/// Feeds SentencePiece's trainer from memory, so no temporary corpus file is needed.
-class VectorIterator : public sentencepiece::SentenceIterator {
- public:
-  explicit VectorIterator(const std::vector<const std::string*>& texts) : texts_(texts) {}
-  bool done() const override { return i_ >= texts_.size(); }
-  void Next() override { ++i_; }
-  const std::string& value() const override { return *texts_[i_]; }
-  sentencepiece::util::Status status() const override { return {}; }
-
- private:
-  const std::vector<const std::string*>& texts_;
-  size_t i_ = 0;
+/// The functions of libcontra_spm.so, opened once per process.
+struct Spm {
+  decltype(&contra_spm_load) load;
+  decltype(&contra_spm_free) free;
+  decltype(&contra_spm_info) info;
+  decltype(&contra_spm_encode) encode;
+  decltype(&contra_spm_decode) decode;
+  decltype(&contra_spm_piece) piece;
+  decltype(&contra_spm_train) train;
 };
 
+std::vector<std::string> library_candidates() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("CONTRA_SPM_LIBRARY")) out.push_back(env);
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) out.push_back((exe.parent_path() / "libcontra_spm.so").string());
+#ifdef CONTRA_SPM_LIBRARY_PATH
+  out.push_back(CONTRA_SPM_LIBRARY_PATH);
+#endif
+  return out;
+}
+
+const Spm& spm() {
+  static Spm lib;
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] {
+    void* handle = nullptr;
+    std::string tried;
+    for (const auto& path : library_candidates()) {
+      if (!std::filesystem::exists(path)) {
+        tried += "\n  " + path + ": not found";
+        continue;
+      }
+      handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (handle) break;
+      tried += "\n  " + path + ": " + dlerror();
+    }
+    if (!handle) {
+      error = "cannot load libcontra_spm.so (SentencePiece; set CONTRA_SPM_LIBRARY to its path):" + tried;
+      return;
+    }
+    auto sym = [&](const char* name) {
+      void* f = dlsym(handle, name);
+      if (!f && error.empty()) error = std::string("libcontra_spm.so lacks ") + name;
+      return f;
+    };
+    lib.load = reinterpret_cast<decltype(lib.load)>(sym("contra_spm_load"));
+    lib.free = reinterpret_cast<decltype(lib.free)>(sym("contra_spm_free"));
+    lib.info = reinterpret_cast<decltype(lib.info)>(sym("contra_spm_info"));
+    lib.encode = reinterpret_cast<decltype(lib.encode)>(sym("contra_spm_encode"));
+    lib.decode = reinterpret_cast<decltype(lib.decode)>(sym("contra_spm_decode"));
+    lib.piece = reinterpret_cast<decltype(lib.piece)>(sym("contra_spm_piece"));
+    lib.train = reinterpret_cast<decltype(lib.train)>(sym("contra_spm_train"));
+  });
+  CONTRA_CHECK(error.empty(), error);
+  return lib;
+}
+
 }  // namespace
+
+struct Tokenizer::Model {
+  ContraSpm* sp = nullptr;
+  ~Model() {
+    if (sp) spm().free(sp);
+  }
+};
 
 TokenizerModel tokenizer_model_from_string(const std::string& name) {
   return from_name(kModelNames, name, "tokenizer model");
@@ -52,9 +106,9 @@ void train_tokenizer(const std::vector<std::string>& texts, const std::string& m
   prefix.resize(prefix.size() - ext.size());
 
   // A seeded draw without replacement when there are more texts than max_sentences.
-  std::vector<const std::string*> chosen;
+  std::vector<const char*> chosen;
   chosen.reserve(texts.size());
-  for (const auto& t : texts) chosen.push_back(&t);
+  for (const auto& t : texts) chosen.push_back(t.c_str());
   const size_t keep = o.max_sentences() > 0 ? std::min(texts.size(), size_t(o.max_sentences()))
                                             : texts.size();
   if (keep < chosen.size()) {
@@ -63,7 +117,7 @@ void train_tokenizer(const std::vector<std::string>& texts, const std::string& m
     chosen.resize(keep);
   }
 
-  const std::unordered_map<std::string, std::string> args = {
+  const std::vector<std::pair<std::string, std::string>> args = {
       {"model_prefix", prefix},
       {"vocab_size", std::to_string(o.vocab_size())},
       {"model_type", name_of(kModelNames, o.model())},
@@ -78,9 +132,12 @@ void train_tokenizer(const std::vector<std::string>& texts, const std::string& m
       {"hard_vocab_limit", "false"},
       {"minloglevel", "1"},
   };
-  VectorIterator it(chosen);
-  const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it);
-  CONTRA_CHECK(status.ok(), "tokenizer training failed: ", status.ToString());
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : args) keys.push_back(k.c_str()), values.push_back(v.c_str());
+  char err[512] = {0};
+  const int rc = spm().train(keys.data(), values.data(), int(args.size()), chosen.data(),
+                             int64_t(chosen.size()), err, sizeof err);
+  CONTRA_CHECK(rc == 0, "tokenizer training failed: ", err);
   // The vocabulary listing is only for people; the .model file holds everything.
   std::error_code ec;
   std::filesystem::remove(prefix + ".vocab", ec);
@@ -94,34 +151,51 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
   CONTRA_CHECK(std::filesystem::is_regular_file(model_path), "tokenizer model '", model_path,
                "' does not exist");
   Tokenizer t;
-  t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
-  const auto status = t.sp_->Load(model_path);
-  CONTRA_CHECK(status.ok(), "tokenizer model '", model_path,
-               "' is not a SentencePiece model: ", status.ToString());
+  t.model_ = std::make_shared<Model>();
+  char err[512] = {0};
+  t.model_->sp = spm().load(model_path.c_str(), err, sizeof err);
+  CONTRA_CHECK(t.model_->sp, "tokenizer model '", model_path, "' is not a SentencePiece model: ",
+               err);
+  int vocab = 0, pad = -1, unk = 0, bos = -1, eos = -1;
+  spm().info(t.model_->sp, &vocab, &pad, &unk, &bos, &eos);
+  t.vocab_size_ = vocab;
+  t.unk_id_ = unk;
   // Models trained elsewhere may lack <pad>: any id works, the mask hides it.
-  t.pad_id_ = t.sp_->pad_id() >= 0 ? t.sp_->pad_id() : t.sp_->unk_id();
-  t.bos_id_ = t.sp_->bos_id();
+  t.pad_id_ = pad >= 0 ? pad : unk;
+  t.bos_id_ = bos;
   return t;
 }
 
 std::vector<int> Tokenizer::encode(const std::string& text) const {
-  std::vector<int> ids;
-  const auto status = sp_->Encode(text, &ids);
-  CONTRA_CHECK(status.ok(), "tokenizer: cannot encode text: ", status.ToString());
+  std::vector<int> ids(text.size() + 8);
+  int n = spm().encode(model_->sp, text.data(), int(text.size()), ids.data(), int(ids.size()));
+  if (n > int(ids.size())) {
+    ids.resize(size_t(n));
+    n = spm().encode(model_->sp, text.data(), int(text.size()), ids.data(), int(ids.size()));
+  }
+  CONTRA_CHECK(n >= 0, "tokenizer: cannot encode text '", text, "'");
+  ids.resize(size_t(n));
   return ids;
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
-  std::string text;
-  const auto status = sp_->Decode(ids, &text);
-  CONTRA_CHECK(status.ok(), "tokenizer: cannot decode ids: ", status.ToString());
+  for (int id : ids)
+    CONTRA_CHECK(id >= 0 && id < vocab_size_, "tokenizer: id ", id, " is outside the vocabulary (",
+                 vocab_size_, " pieces)");
+  std::string text(ids.size() * 8 + 16, '\0');
+  int n = spm().decode(model_->sp, ids.data(), int(ids.size()), text.data(), int(text.size()));
+  if (n > int(text.size())) {
+    text.resize(size_t(n));
+    n = spm().decode(model_->sp, ids.data(), int(ids.size()), text.data(), int(text.size()));
+  }
+  CONTRA_CHECK(n >= 0, "tokenizer: cannot decode ids");
+  text.resize(size_t(n));
   return text;
 }
 
 std::vector<std::string> Tokenizer::pieces(const std::string& text) const {
   std::vector<std::string> out;
-  const auto status = sp_->Encode(text, &out);
-  CONTRA_CHECK(status.ok(), "tokenizer: cannot encode text: ", status.ToString());
+  for (int id : encode(text)) out.emplace_back(spm().piece(model_->sp, id));
   return out;
 }
 
@@ -135,7 +209,7 @@ TokenBatch Tokenizer::encode_batch(const std::vector<std::string>& texts, int64_
     const auto ids = encode(texts[i]);
     r.insert(r.end(), ids.begin(), ids.end());
     // An empty text without <s> still needs one real position: <unk> stands for it.
-    if (r.empty()) r.push_back(sp_->unk_id());
+    if (r.empty()) r.push_back(int(unk_id_));
     if (int64_t(r.size()) > max_len) r.resize(size_t(max_len));
     longest = std::max<int64_t>(longest, int64_t(r.size()));
   }
@@ -155,6 +229,6 @@ TokenBatch Tokenizer::encode_batch(const std::vector<std::string>& texts, int64_
   return out;
 }
 
-int64_t Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
+int64_t Tokenizer::vocab_size() const { return vocab_size_; }
 
 }  // namespace contra::data

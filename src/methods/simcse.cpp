@@ -41,7 +41,7 @@ std::vector<torch::Tensor> SimCSEImpl::embed_together(
     masks.push_back(torch::constant_pad_nd(b->mask, {0, pad}, 0));
   }
   auto z = head->forward(encoder->forward(torch::cat(ids, 0), torch::cat(masks, 0)));
-  return z.split_with_sizes(sizes, 0).vec();
+  return z.split_with_sizes(sizes, 0);
 }
 
 losses::ContrastiveOutput SimCSEImpl::forward(const data::TokenBatch& view1,

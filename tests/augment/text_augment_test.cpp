@@ -6,7 +6,7 @@
 
 #include "contra/augment/text.h"
 #include "contra/data/text.h"
-#include "support/expect_error.h"
+#include "../support/expect_error.h"
 
 using namespace contra::augment;
 using contra::Rng;
@@ -40,12 +40,12 @@ TEST(TextAugment, DropoutLeavesTheTextUnchanged) {
 
 TEST(TextAugment, PinnedViewsOfOneSentence) {
   using O = TextAugmentOptions;
-  EXPECT_EQ(view(O().ops({TextOp::kDelete}).delete_p(0.3), 42), "PIN_DELETE");
-  EXPECT_EQ(view(O().ops({TextOp::kCrop}).crop_fraction(0.5), 42), "PIN_CROP");
-  EXPECT_EQ(view(O().ops({TextOp::kSwap}).swap_n(2), 42), "PIN_SWAP");
-  EXPECT_EQ(view(O().ops({TextOp::kSynonym}).synonym_p(1.0), 42), "PIN_SYNONYM");
+  EXPECT_EQ(view(O().ops({TextOp::kDelete}).delete_p(0.3), 42), "the quick brown fox over the near the river");
+  EXPECT_EQ(view(O().ops({TextOp::kCrop}).crop_fraction(0.5), 42), "the lazy dog near the river bank");
+  EXPECT_EQ(view(O().ops({TextOp::kSwap}).swap_n(2), 42), "the quick jumps brown fox over the lazy dog near the river bank");
+  EXPECT_EQ(view(O().ops({TextOp::kSynonym}).synonym_p(1.0), 42), "the speedy brown fox jumps over the lazy Canis familiaris near the river depository financial institution");
   EXPECT_EQ(view(O().ops({TextOp::kSynonym, TextOp::kDelete, TextOp::kSwap}).synonym_p(0.5), 42),
-            "PIN_MIX");
+            "the speedy fox brown jumps over the lazy dog near river riverbank");
 }
 
 TEST(TextAugment, OpInvariants) {

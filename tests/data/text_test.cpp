@@ -5,7 +5,7 @@
 
 #include "contra/data/text.h"
 #include "data_test_util.h"
-#include "support/expect_error.h"
+#include "../support/expect_error.h"
 
 using namespace contra::data;
 using contra::test_support::expect_error;

@@ -10,7 +10,7 @@
 #include "contra/data/wordnet.h"
 #include "contra/data/wordnet_text.h"
 #include "data_test_util.h"
-#include "support/expect_error.h"
+#include "../support/expect_error.h"
 
 using namespace contra::data;
 using contra::test_support::expect_error;
@@ -103,7 +103,9 @@ TEST(WordNetReal, DogSynset) {
   EXPECT_EQ(dog->examples, (std::vector<std::string>{"the dog barked all night"}));
   // Other senses and parts of speech get their index positions.
   ASSERT_NE(wn.find("dog.n.03"), nullptr);
-  EXPECT_EQ(wn.find("dog.n.03")->definition, "a dull unattractive unpleasant girl or woman");
+  EXPECT_EQ(wn.find("dog.n.03")->definition, "informal term for a man");
+  // Sense 2 of "dog" is named after its first lemma: frump.n.01.
+  EXPECT_EQ(wn.find("frump.n.01")->lemmas, (std::vector<std::string>{"frump", "dog"}));
   // The verb sense of "dog" is named after its synset's first lemma.
   EXPECT_EQ(wn.find("dog.v.01"), nullptr);
   ASSERT_NE(wn.find("chase.v.01"), nullptr);
@@ -147,7 +149,7 @@ TEST(WordNetReal, TextsPairsAndRetrievalTask) {
   ASSERT_NE(it, pairs.end());
   EXPECT_EQ(it->positive, wn.synsets[size_t(dog)].definition);
   // The hard negative is another sense of "dog" among the allowed synsets.
-  EXPECT_EQ(it->negative, "a dull unattractive unpleasant girl or woman");
+  EXPECT_EQ(it->negative, "informal term for a man");
   for (const auto& p : wordnet_pairs(wn, {dog, cat}, false, 0)) EXPECT_TRUE(p.negative.empty());
 
   auto task = gloss_retrieval_task(wn, {dog, cat});

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "contra/eval/retrieval.h"
-#include "support/expect_error.h"
+#include "../support/expect_error.h"
 
 using namespace contra::eval;
 using contra::test_support::expect_error;

@@ -6,7 +6,7 @@
 #include "contra/losses/nt_xent.h"
 #include "contra/methods/simcse.h"
 #include "contra/train/optimizer.h"
-#include "support/expect_error.h"
+#include "../support/expect_error.h"
 
 using namespace contra;
 using contra::test_support::expect_error;

@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "contra/models/text_transformer.h"
-#include "support/expect_error.h"
+#include "../support/expect_error.h"
 
 using namespace contra::models;
 using contra::test_support::expect_error;

@@ -7,10 +7,6 @@
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
-
 namespace contra::data {
 
 /// SentencePiece's segmentation algorithms: "SentencePiece: A simple and language independent
@@ -53,6 +49,9 @@ struct TokenBatch {
 };
 
 /// A loaded SentencePiece model: text <-> ids, and padded batches for the text encoder.
+/// SentencePiece itself lives in libcontra_spm.so, opened on first use (see
+/// src/data/sentencepiece_shim/contra_spm.h for why); it is looked for in $CONTRA_SPM_LIBRARY,
+/// next to the running executable, then where the build put it.
 class Tokenizer {
  public:
   /// Throws contra::Error naming the file when it is missing or not a SentencePiece model.
@@ -74,8 +73,9 @@ class Tokenizer {
   int64_t bos_id() const { return bos_id_; }  ///< -1 when the model has none
 
  private:
-  std::shared_ptr<sentencepiece::SentencePieceProcessor> sp_;
-  int64_t pad_id_ = 0, bos_id_ = -1;
+  struct Model;
+  std::shared_ptr<Model> model_;
+  int64_t pad_id_ = 0, bos_id_ = -1, unk_id_ = 0, vocab_size_ = 0;
 };
 
 }  // namespace contra::data
