@@ -2,7 +2,7 @@
 # Hyper-parameter search for the default Fashion-MNIST recipe, on a validation split held out of
 # the training images (eval.split=val: the last 10,000 training images; the test set is unused).
 # Each line: name, then --set overrides. Results: one line per run in $out/results.txt.
-# Usage: [CONFIG=configs/x.yaml] bench/tune.sh EXPERIMENTS.txt OUT_DIR [extra --set overrides...]
+# Usage: [CONFIG=configs/x.yaml] [CONTRA=path/to/contra] bench/tune.sh EXPERIMENTS.txt OUT_DIR [extra --set overrides...]
 # (CONFIG defaults to configs/fashion_mnist.yaml; text configs hold out text.val_fraction synsets.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ while read -r name rest; do
   sets=()
   for kv in $rest "$@"; do sets+=(--set "$kv"); done
   start=$(date +%s)
-  if res=$(build/contra train "$config" --set eval.split=val "${sets[@]}" \
+  if res=$(${CONTRA:-build/contra} train "$config" --set eval.split=val "${sets[@]}" \
              --out "$out/$name" 2>&1 | tail -5 | tr '\n' ' '); then :; fi
   echo "$name [$rest $*] $(( $(date +%s) - start ))s :: $res" | tee -a "$out/results.txt"
 done < "$exps"

@@ -93,8 +93,12 @@ void TextTransformerImpl::reset() {
   token = register_module("token", torch::nn::Embedding(options.vocab_size(), options.width()));
   position = register_module("position", torch::nn::Embedding(options.max_len(), options.width()));
   {
+    // Token embeddings at unit scale (the original Transformer's effective scale: N(0, 1/d)
+    // times sqrt(d)); blocks start small (BERT's 0.02), so at initialisation a sentence vector is
+    // close to a random projection of its bag of pieces rather than a vector common to all
+    // sentences, and training starts from distinguishable sentences.
     torch::NoGradGuard no_grad;
-    token->weight.normal_(0.0, 0.02);
+    token->weight.normal_(0.0, std::getenv("CONTRA_EMB_STD") ? std::atof(std::getenv("CONTRA_EMB_STD")) : 1.0);  // TEMP
     position->weight.normal_(0.0, 0.02);
   }
   blocks = register_module("blocks", torch::nn::ModuleList());
@@ -117,14 +121,21 @@ torch::Tensor TextTransformerImpl::token_states(const torch::Tensor& ids, const 
   auto x = token->forward(ids) + position->forward(positions).unsqueeze(0);
   x = F::dropout(x, F::DropoutFuncOptions().p(p).training(p > 0));
   for (const auto& block : *blocks) x = block->as<TransformerBlockImpl>()->forward(x, mask);
-  return final_norm->forward(x);
+  return x;
 }
 
 torch::Tensor TextTransformerImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
   auto h = token_states(ids, mask);
-  if (options.pooling() == TextPooling::kFirst) return h.select(1, 0);
-  auto m = mask.unsqueeze(-1).to(h.scalar_type());  // [B, L, 1]
-  return (h * m).sum(1) / m.sum(1);
+  torch::Tensor pooled;
+  if (options.pooling() == TextPooling::kFirst) {
+    pooled = h.select(1, 0);
+  } else {
+    auto m = mask.unsqueeze(-1).to(h.scalar_type());  // [B, L, 1]
+    pooled = (h * m).sum(1) / m.sum(1);
+  }
+  // The final LayerNorm after pooling: normalising each token first would give every token the
+  // same norm, so mean pooling could not weigh informative pieces above frequent ones.
+  return final_norm->forward(pooled);
 }
 
 void TextTransformerImpl::pretty_print(std::ostream& stream) const {

@@ -57,15 +57,17 @@ class TransformerBlockImpl : public torch::nn::Cloneable<TransformerBlockImpl> {
 };
 TORCH_MODULE(TransformerBlock);
 
-/// Token + learned position embeddings, `layers` pre-LN blocks, a final LayerNorm, pooling.
-/// ids: [B, L] int64 (L <= max_len); mask: [B, L] bool with at least one true per row
+/// Token + learned position embeddings, `layers` pre-LN blocks, pooling, then the final
+/// LayerNorm (on the pooled vector, so tokens keep their own norms and weigh differently in the
+/// mean). ids: [B, L] int64 (L <= max_len); mask: [B, L] bool with at least one true per row
 /// -> [B, width].
 class TextTransformerImpl : public torch::nn::Cloneable<TextTransformerImpl> {
  public:
   explicit TextTransformerImpl(TextTransformerOptions options);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask);
-  /// Per-token states after the final LayerNorm: [B, L, width].
+  /// Per-token states after the last block (before pooling and the final LayerNorm):
+  /// [B, L, width].
   torch::Tensor token_states(const torch::Tensor& ids, const torch::Tensor& mask);
   int64_t output_dim() const { return options.width(); }
   void pretty_print(std::ostream& stream) const override;
