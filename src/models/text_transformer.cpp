@@ -98,7 +98,7 @@ void TextTransformerImpl::reset() {
     // close to a random projection of its bag of pieces rather than a vector common to all
     // sentences, and training starts from distinguishable sentences.
     torch::NoGradGuard no_grad;
-    token->weight.normal_(0.0, std::getenv("CONTRA_EMB_STD") ? std::atof(std::getenv("CONTRA_EMB_STD")) : 1.0);  // TEMP
+    token->weight.normal_(0.0, 1.0);
     position->weight.normal_(0.0, 0.02);
   }
   blocks = register_module("blocks", torch::nn::ModuleList());
