@@ -55,10 +55,11 @@ TextBatch TextLoader::next() {
   out.epoch = epoch_;
   out.batch = batch_;
   out.index = at::empty({b}, at::TensorOptions(at::kLong));
+  int64_t* index = out.index.data_ptr<int64_t>();
   std::vector<std::string> first, second, negative;
   for (int64_t i = 0; i < b; ++i) {
     const int64_t k = order_[size_t(batch_ * b + i)];
-    out.index[i] = k;
+    index[i] = k;
     if (!texts_.empty()) {
       first.push_back(texts_[size_t(k)]);
     } else {
