@@ -6,7 +6,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       zlib1g-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      dataset-fashion-mnist)
+      dataset-fashion-mnist wordnet-base libsentencepiece-dev)
 if [ "${1:-}" = "--with-peer" ]; then pkgs+=(python3-torch python3-torchvision); fi
 missing=()
 for p in "${pkgs[@]}"; do

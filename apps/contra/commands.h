@@ -5,6 +5,10 @@ namespace CLI {
 class App;
 }
 
+namespace contra::run {
+struct EvalResult;
+}
+
 namespace contra::app {
 
 /// Each subcommand registers its options on `app` and returns the action to run when chosen.
@@ -13,5 +17,9 @@ using Action = std::function<int()>;
 Action add_train(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_doctor(CLI::App& app);
+Action add_tokenizer(CLI::App& app);
+
+/// One line of text-run retrieval metrics: the trained encoder, then the baselines.
+void print_retrieval(const run::EvalResult& r);
 
 }  // namespace contra::app

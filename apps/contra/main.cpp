@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"contra: contrastive representation learning on LibTorch"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, contra::app::Action>> commands;
-  for (auto add : {contra::app::add_train, contra::app::add_eval, contra::app::add_doctor}) {
+  for (auto add : {contra::app::add_train, contra::app::add_eval, contra::app::add_doctor,
+                    contra::app::add_tokenizer}) {
     size_t before = app.get_subcommands({}).size();
     auto action = add(app);
     commands.emplace_back(app.get_subcommands({})[before], action);

@@ -140,6 +140,36 @@ Field text(std::string key, Ref ref, std::vector<std::string> choices, std::stri
                }};
 }
 
+/// A list of names, each from `choices`.
+template <class Ref>
+Field names(std::string key, Ref ref, std::vector<std::string> choices, std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref, choices](RunConfig& c, const YAML::Node& v) {
+                 std::vector<std::string> out;
+                 auto one = [&](const YAML::Node& n, const std::string& where) {
+                   auto s = parse_one<std::string>(n, where, "a name");
+                   if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
+                     std::string valid;
+                     for (const auto& ch : choices) valid += (valid.empty() ? "" : ", ") + ch;
+                     throw Error(c10::str(key, ": unknown value '", s, "'; valid: ", valid));
+                   }
+                   out.push_back(s);
+                 };
+                 if (v.IsSequence()) {
+                   for (size_t i = 0; i < v.size(); ++i) one(v[i], key + "[" + std::to_string(i) + "]");
+                 } else {
+                   one(v, key);
+                 }
+                 CONTRA_CHECK(!out.empty(), key, ": expected a non-empty list");
+                 ref(c) = out;
+               },
+               [ref](const RunConfig& c) {
+                 YAML::Emitter e;
+                 e << YAML::Flow << ref(const_cast<RunConfig&>(c));
+                 return std::string(e.c_str());
+               }};
+}
+
 #define REF(path) [](RunConfig& c) -> auto& { return c.path; }
 
 std::vector<Field> build() {
@@ -147,11 +177,11 @@ std::vector<Field> build() {
   f.push_back(number<uint64_t>("seed", REF(seed), kNonNeg, "seed for weights, data order and augmentation"));
   f.push_back(number<int64_t>("threads", REF(threads), kNonNeg, "intra-op threads; 0 = all cores"));
   f.push_back(text("device", REF(device), {"cpu", "cuda"}, "where the model runs"));
-  f.push_back(text("method", REF(method), {"simclr", "moco"}, "training framework"));
+  f.push_back(text("method", REF(method), {"simclr", "moco", "simcse", "simcse_supervised"}, "training framework"));
 
-  f.push_back(text("data.dataset", REF(data.dataset), {"fashion_mnist", "image_folder"}, "dataset reader"));
-  f.push_back(text("data.path", REF(data.path), {}, "dataset folder (IDX files, or one subfolder per class)"));
-  f.push_back(number<int64_t>("data.limit", REF(data.limit), kNonNeg, "use the first N training images; 0 = all"));
+  f.push_back(text("data.dataset", REF(data.dataset), {"fashion_mnist", "image_folder", "wordnet", "text_corpus", "text_pairs"}, "dataset reader"));
+  f.push_back(text("data.path", REF(data.path), {}, "dataset folder (IDX files, or one subfolder per class), or text file (text_corpus: one text per line; text_pairs: anchor<TAB>positive[<TAB>negative])"));
+  f.push_back(number<int64_t>("data.limit", REF(data.limit), kNonNeg, "use the first N training images (texts, pairs); 0 = all"));
   f.push_back(number<int64_t>("data.image_size", REF(data.image_size), at_least(4), "image_folder: side after resizing, pixels"));
   f.push_back(number<int64_t>("data.channels", REF(data.channels), Range{1, 3}, "image_folder: 1 (gray) or 3 (RGB)"));
   f.push_back(text("data.test_path", REF(data.test_path), {}, "image_folder: folder of the evaluation split"));
@@ -191,7 +221,31 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view"));
   f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
 
-  f.push_back(text("loss.name", REF(loss.name), {"nt_xent", "debiased", "hard_negative", "supcon", "decoupled", "triplet"}, "contrastive loss"));
+  f.push_back(text("text.wordnet_dir", REF(text.wordnet_dir), {}, "WordNet database folder (data.* and index.* files)"));
+  f.push_back(text("text.tokenizer_model", REF(text.tokenizer_model), {}, "SentencePiece model file; empty = train one into the run folder"));
+  f.push_back(number<int64_t>("text.vocab_size", REF(text.vocab_size), at_least(8), "vocabulary size of a tokenizer trained for the run"));
+  f.push_back(text("text.tokenizer_type", REF(text.tokenizer_type), {"unigram", "bpe"}, "SentencePiece algorithm of a trained tokenizer"));
+  f.push_back(number<int64_t>("text.tokenizer_sentences", REF(text.tokenizer_sentences), kNonNeg, "training texts drawn to train the tokenizer; 0 = all"));
+  f.push_back(flag("text.lowercase", REF(text.lowercase), "a trained tokenizer folds case"));
+  f.push_back(number<int64_t>("text.max_len", REF(text.max_len), Range{2, 4096}, "tokens per sequence, <s> included; longer texts are truncated"));
+  f.push_back(names("text.augment", REF(text.augment), {"dropout", "delete", "crop", "swap", "synonym"}, "text augmentations, applied in order to each view"));
+  f.push_back(number<double>("text.delete_p", REF(text.delete_p), Range{0, 1, false, true}, "delete: probability of deleting each word"));
+  f.push_back(number<double>("text.crop_fraction", REF(text.crop_fraction), Range{0, 1, true}, "crop: share of the words the kept span holds"));
+  f.push_back(number<int64_t>("text.swap_n", REF(text.swap_n), kNonNeg, "swap: adjacent word swaps per view"));
+  f.push_back(number<double>("text.synonym_p", REF(text.synonym_p), kProb, "synonym: probability of replacing each word that has WordNet synonyms"));
+  f.push_back(number<double>("text.test_fraction", REF(text.test_fraction), Range{0, 1, true, true}, "share of WordNet synsets held out for evaluation"));
+  f.push_back(number<double>("text.val_fraction", REF(text.val_fraction), Range{0, 1, false, true}, "share of WordNet synsets held out of training when eval.split=val"));
+  f.push_back(number<uint64_t>("text.split_seed", REF(text.split_seed), kNonNeg, "seed of the WordNet synset split"));
+  f.push_back(flag("text.hard_negatives", REF(text.hard_negatives), "simcse_supervised on wordnet: another sense of a shared lemma as hard negative"));
+
+  f.push_back(number<int64_t>("text_model.width", REF(text_model.width), at_least(1), "Transformer width"));
+  f.push_back(number<int64_t>("text_model.layers", REF(text_model.layers), at_least(1), "Transformer blocks"));
+  f.push_back(number<int64_t>("text_model.heads", REF(text_model.heads), at_least(1), "attention heads (must divide width)"));
+  f.push_back(number<int64_t>("text_model.ffn", REF(text_model.ffn), at_least(1), "feed-forward hidden size"));
+  f.push_back(number<double>("text_model.dropout", REF(text_model.dropout), Range{0, 1, false, true}, "dropout (the noise of SimCSE's views)"));
+  f.push_back(text("text_model.pooling", REF(text_model.pooling), {"mean", "first"}, "sentence vector: mean over tokens or the first (<s>) token"));
+
+  f.push_back(text("loss.name", REF(loss.name), {"nt_xent", "debiased", "hard_negative", "supcon", "decoupled", "triplet", "info_nce"}, "contrastive loss"));
   f.push_back(number<double>("loss.tau_plus", REF(loss.tau_plus), Range{0, 1, false, true}, "debiased: class prior tau_plus"));
   f.push_back(number<double>("loss.hard_beta", REF(loss.hard_beta), kNonNeg, "hard_negative: concentration beta"));
   f.push_back(flag("loss.adaptive", REF(loss.adaptive), "hard_negative: adapt beta to the similarity gap (AdaptiveHardness)"));
@@ -238,13 +292,13 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.keep_checkpoints", REF(train.keep_checkpoints), at_least(1), "newest checkpoint-<step>.pt files kept"));
   f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
 
-  f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe)"));
-  f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out"));
+  f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe; text: WordNet gloss retrieval)"));
+  f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out (text: the text.val_fraction synsets)"));
   f.push_back(number<int64_t>("eval.val_size", REF(eval.val_size), at_least(1), "held-out training images when split=val"));
   f.push_back(number<int64_t>("eval.knn_k", REF(eval.knn_k), at_least(1), "kNN neighbours"));
   f.push_back(number<double>("eval.knn_temperature", REF(eval.knn_temperature), kPositive, "kNN vote temperature"));
   f.push_back(flag("eval.linear", REF(eval.linear), "run the linear probe"));
-  f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images per embedding batch"));
+  f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
   return f;
 }
 #undef REF
@@ -321,6 +375,38 @@ void validate(const RunConfig& c) {
                "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
   CONTRA_CHECK(!c.train.grad_cache || c.method == "simclr",
                "train.grad_cache=true supports method simclr, got ", c.method);
+  const bool text_method = c.method == "simcse" || c.method == "simcse_supervised";
+  const std::vector<std::string> datasets =
+      c.method == "simcse"              ? std::vector<std::string>{"wordnet", "text_corpus"}
+      : c.method == "simcse_supervised" ? std::vector<std::string>{"wordnet", "text_pairs"}
+                                        : std::vector<std::string>{"fashion_mnist", "image_folder"};
+  const std::vector<std::string> losses =
+      c.method == "simcse"              ? std::vector<std::string>{"nt_xent", "info_nce"}
+      : c.method == "simcse_supervised" ? std::vector<std::string>{"info_nce", "nt_xent"}
+                                        : std::vector<std::string>{"nt_xent", "debiased", "hard_negative", "supcon", "decoupled", "triplet"};
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  CONTRA_CHECK(std::find(datasets.begin(), datasets.end(), c.data.dataset) != datasets.end(),
+               "data.dataset '", c.data.dataset, "' does not go with method ", c.method,
+               "; valid: ", join(datasets));
+  CONTRA_CHECK(std::find(losses.begin(), losses.end(), c.loss.name) != losses.end(),
+               "loss.name '", c.loss.name, "' does not go with method ", c.method, "; valid: ",
+               join(losses));
+  if (text_method) {
+    CONTRA_CHECK(c.text_model.width % c.text_model.heads == 0, "text_model.heads (",
+                 c.text_model.heads, ") must divide text_model.width (", c.text_model.width, ")");
+    CONTRA_CHECK(c.text.test_fraction + c.text.val_fraction < 1, "text.test_fraction (",
+                 c.text.test_fraction, ") + text.val_fraction (", c.text.val_fraction,
+                 ") must be < 1");
+    CONTRA_CHECK(c.eval.split != "val" || c.text.val_fraction > 0,
+                 "eval.split is val but text.val_fraction is 0");
+    CONTRA_CHECK(c.method != "simcse_supervised" || c.loss.name == "info_nce" ||
+                     c.data.dataset != "wordnet" || !c.text.hard_negatives,
+                 "text.hard_negatives needs loss.name info_nce (or set text.hard_negatives=false)");
+  }
   if (c.data.dataset == "image_folder")
     CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
                  c.data.channels);

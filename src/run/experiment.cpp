@@ -26,6 +26,7 @@
 #include "contra/run/run_dir.h"
 #include "contra/run/stop_signal.h"
 #include "contra/run/resolve.h"
+#include "contra/run/text_experiment.h"
 #include "contra/train/checkpoint.h"
 
 namespace contra::run {
@@ -283,18 +284,22 @@ RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
 }  // namespace
 
 RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_path) {
+  if (is_text_method(cfg.method)) return train_and_evaluate_text(cfg, run_path);
   return train_in(cfg, RunDir::create(run_path), /*resume=*/false);
 }
 
 RunResult resume_run(const std::string& run_path) {
   RunDir dir = RunDir::open(run_path);
   const auto cfg = config::load(dir.file("config.yaml"));
+  CONTRA_CHECK(!is_text_method(cfg.method), "--resume supports the image methods (simclr, moco), "
+               "not ", cfg.method);
   return train_in(cfg, std::move(dir), /*resume=*/true);
 }
 
 EvalResult evaluate_run(const std::string& run_path) {
   RunDir dir = RunDir::open(run_path);
   config::RunConfig cfg = config::load(dir.file("config.yaml"));
+  if (is_text_method(cfg.method)) return evaluate_text_run(cfg, dir);
   set_threads(int(cfg.threads));
   const torch::Device device = resolve_device(cfg.device);
   Datasets data = load_datasets(cfg);

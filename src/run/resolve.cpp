@@ -92,6 +92,55 @@ negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg
       .rate(cfg.loss.adaptive_rate);
 }
 
+models::TextTransformerOptions text_encoder_options(const config::RunConfig& cfg,
+                                                    int64_t vocab_size) {
+  const auto& m = cfg.text_model;
+  return models::TextTransformerOptions(vocab_size)
+      .width(m.width)
+      .layers(m.layers)
+      .heads(m.heads)
+      .ffn(m.ffn)
+      .max_len(cfg.text.max_len)
+      .dropout(m.dropout)
+      .pooling(models::text_pooling_from_string(m.pooling));
+}
+
+methods::SimCSEOptions simcse_options(const config::RunConfig& cfg, int64_t vocab_size) {
+  return methods::SimCSEOptions(text_encoder_options(cfg, vocab_size), cfg.model.head_dim)
+      .head_hidden(cfg.model.head_hidden)
+      .head_layers(cfg.model.head_layers)
+      .loss(methods::simcse_loss_from_string(cfg.loss.name))
+      .temperature(cfg.loss.temperature)
+      .similarity(losses::similarity_from_string(cfg.loss.similarity));
+}
+
+augment::TextAugmentOptions text_augment_options(const config::RunConfig& cfg) {
+  const auto& t = cfg.text;
+  std::vector<augment::TextOp> ops;
+  for (const auto& name : t.augment) ops.push_back(augment::text_op_from_string(name));
+  auto o = augment::TextAugmentOptions()
+               .ops(ops)
+               .delete_p(t.delete_p)
+               .crop_fraction(t.crop_fraction)
+               .swap_n(t.swap_n)
+               .synonym_p(t.synonym_p);
+  augment::validate(o);
+  return o;
+}
+
+data::TokenizerTrainOptions tokenizer_options(const config::RunConfig& cfg) {
+  const auto& t = cfg.text;
+  return data::TokenizerTrainOptions(t.vocab_size)
+      .model(data::tokenizer_model_from_string(t.tokenizer_type))
+      .lowercase(t.lowercase)
+      .max_sentences(t.tokenizer_sentences)
+      .seed(cfg.seed);
+}
+
+bool is_text_method(const std::string& method) {
+  return method == "simcse" || method == "simcse_supervised";
+}
+
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg) {
   const auto& o = cfg.optim;
   double lr = train::scale_lr(o.lr, cfg.train.batch_size,

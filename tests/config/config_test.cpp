@@ -158,9 +158,11 @@ TEST(Config, RequiredKeysFromTheIssueExist) {
 }
 
 TEST(Config, ShippedConfigsLoad) {
-  for (const char* name : {"fashion_mnist.yaml"}) {
+  for (auto [name, method] : {std::pair{"fashion_mnist.yaml", "simclr"},
+                              std::pair{"simcse_wordnet.yaml", "simcse"},
+                              std::pair{"simcse_wordnet_supervised.yaml", "simcse_supervised"}}) {
     auto c = load(std::string(CONTRA_SOURCE_DIR) + "/configs/" + name);
-    EXPECT_EQ(c.method, "simclr") << name;
+    EXPECT_EQ(c.method, method) << name;
   }
 }
 
@@ -207,5 +209,41 @@ TEST(Config, MoCoQueueCheckDoesNotOverflow) {
   EXPECT_NE(error_of("", {"method=moco", "moco.symmetric=true", "moco.queue_size=511",
                           "train.batch_size=256"})
                 .find("moco.queue_size (511) must be >= the keys enqueued per step (512)"),
+              std::string::npos);
+}
+
+TEST(Config, TextKeys) {
+  auto c = load("", {"method=simcse", "data.dataset=wordnet", "loss.name=info_nce",
+                     "text.augment=[delete, synonym]", "text_model.pooling=first", "text.max_len=48"});
+  EXPECT_EQ(c.text.augment, (std::vector<std::string>{"delete", "synonym"}));
+  EXPECT_EQ(c.text_model.pooling, "first");
+  auto again = load(write_temp(to_yaml(c)));
+  EXPECT_EQ(to_yaml(again), to_yaml(c));
+  EXPECT_EQ(load("", {"method=simcse", "data.dataset=wordnet", "text.augment=crop"}).text.augment,
+            (std::vector<std::string>{"crop"}));
+  const std::vector<std::string> text = {"method=simcse", "data.dataset=wordnet"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), text.begin(), text.end());
+    return error_of("", more);
+  };
+  EXPECT_NE(with({"text.augment=[dropout, shuffle]"})
+                .find("text.augment: unknown value 'shuffle'; valid: dropout, delete, crop, swap, synonym"),
+            std::string::npos);
+  EXPECT_NE(with({"text_model.heads=5"}).find("text_model.heads (5) must divide text_model.width (128)"),
+            std::string::npos);
+  EXPECT_NE(with({"text.test_fraction=0.6", "text.val_fraction=0.5"})
+                .find("text.test_fraction (0.6) + text.val_fraction (0.5) must be < 1"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=simcse"})
+                .find("data.dataset 'fashion_mnist' does not go with method simcse; valid: wordnet, text_corpus"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"data.dataset=wordnet"})
+                .find("data.dataset 'wordnet' does not go with method simclr; valid: fashion_mnist, image_folder"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.name=info_nce"})
+                .find("loss.name 'info_nce' does not go with method simclr; valid: nt_xent, debiased, hard_negative, supcon"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=simcse_supervised", "data.dataset=wordnet", "loss.name=nt_xent"})
+                .find("text.hard_negatives needs loss.name info_nce"),
             std::string::npos);
 }

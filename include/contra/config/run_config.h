@@ -9,9 +9,11 @@ namespace contra::config {
 /// the dotted paths of these fields (e.g. train.batch_size); see schema.h for ranges and docs.
 /// Choice fields hold a validated name; components get enums from them at the edge.
 struct DataConfig {
-  std::string dataset = "fashion_mnist";  ///< fashion_mnist | image_folder
-  std::string path = "/usr/share/datasets/fashion-mnist";
-  int64_t limit = 0;         ///< use the first N training images; 0 = all
+  /// fashion_mnist | image_folder (simclr); wordnet | text_corpus (simcse);
+  /// wordnet | text_pairs (simcse_supervised)
+  std::string dataset = "fashion_mnist";
+  std::string path = "/usr/share/datasets/fashion-mnist";  ///< folder, or text file (text_*)
+  int64_t limit = 0;         ///< use the first N training images (or texts, pairs); 0 = all
   int64_t image_size = 32;   ///< image_folder only: resized side in pixels
   int64_t channels = 3;      ///< image_folder only: 1 or 3
   std::string test_path;     ///< image_folder only: folder of the evaluation split
@@ -43,8 +45,35 @@ struct ModelConfig {
   int64_t encode_chunk = 64;  ///< images per encoder pass (ghost batch norm); 0 = whole view
 };
 
+/// Text runs (method simcse, simcse_supervised): data, tokenizer, augmentations, WordNet split.
+struct TextConfig {
+  std::string wordnet_dir = "/usr/share/wordnet";  ///< WordNet database (evaluation, synonyms)
+  std::string tokenizer_model;       ///< SentencePiece model; empty = train one into the run
+  int64_t vocab_size = 8000;         ///< when training the tokenizer
+  std::string tokenizer_type = "unigram";  ///< unigram | bpe
+  int64_t tokenizer_sentences = 200000;    ///< texts drawn to train the tokenizer; 0 = all
+  bool lowercase = true;             ///< tokenizer folds case
+  int64_t max_len = 32;              ///< tokens per sequence, <s> included
+  std::vector<std::string> augment{"dropout"};  ///< dropout | delete | crop | swap | synonym
+  double delete_p = 0.1;
+  double crop_fraction = 0.8;
+  int64_t swap_n = 1;
+  double synonym_p = 0.1;
+  double test_fraction = 0.1;  ///< WordNet synsets held out for evaluation
+  double val_fraction = 0.1;   ///< synsets held out of training when eval.split = val
+  uint64_t split_seed = 0;
+  bool hard_negatives = true;  ///< simcse_supervised on wordnet: another sense as hard negative
+};
+
+/// The Transformer text encoder.
+struct TextModelConfig {
+  int64_t width = 128, layers = 2, heads = 4, ffn = 512;
+  double dropout = 0.1;
+  std::string pooling = "mean";  ///< mean | first
+};
+
 struct LossConfig {
-  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon | decoupled | triplet
+  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon | decoupled | triplet | info_nce (text)
   double tau_plus = 0.1;         ///< debiased: class prior
   double hard_beta = 1.0;        ///< hard_negative: concentration
   bool adaptive = false;         ///< hard_negative: beta chosen by AdaptiveHardness
@@ -108,10 +137,12 @@ struct RunConfig {
   uint64_t seed = 0;
   int64_t threads = 0;  ///< intra-op threads; 0 = all cores
   std::string device = "cpu";  ///< cpu | cuda
-  std::string method = "simclr";  ///< simclr | moco
+  std::string method = "simclr";  ///< simclr | moco | simcse | simcse_supervised
   DataConfig data;
   AugmentConfig augment;
   ModelConfig model;
+  TextConfig text;
+  TextModelConfig text_model;
   LossConfig loss;
   MoCoConfig moco;
   OptimConfig optim;

@@ -3,6 +3,7 @@
 
 #include "contra/config/run_config.h"
 #include "contra/data/dataset.h"
+#include "contra/eval/retrieval.h"
 #include "contra/train/trainer.h"
 
 namespace contra::run {
@@ -19,6 +20,10 @@ struct EvalResult {
   std::string split;  ///< "test" or "val"
   double knn_acc = 0, linear_acc = -1, linear_val_acc = -1, linear_l2 = 0;
   double embed_s = 0, eval_s = 0;
+  /// Text runs: WordNet gloss retrieval with the trained encoder, and the baselines (TF-IDF, the
+  /// same encoder untrained) on the same queries and documents.
+  bool retrieval = false;
+  eval::RetrievalMetrics trained, tfidf, untrained;
 };
 
 struct RunResult {
@@ -31,6 +36,7 @@ struct RunResult {
 /// Trains the configured method in a new run folder (config.yaml, metrics.jsonl, checkpoints),
 /// evaluates the frozen encoder, writes summary.json. Prints progress to stdout. SIGINT/SIGTERM
 /// stop it after a checkpoint (result.train.interrupted; no evaluation).
+/// Text methods (simcse, simcse_supervised) go to train_and_evaluate_text (text_experiment.h).
 RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_dir);
 
 /// Continues a run from its folder's config.yaml and checkpoint.pt: model, optimizer, schedule,
@@ -38,7 +44,7 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
 RunResult resume_run(const std::string& run_dir);
 
 /// Re-evaluates a finished run from its folder (config.yaml + checkpoint.pt) and updates its
-/// summary.json with the new accuracies.
+/// summary.json with the new accuracies (text runs: retrieval metrics).
 EvalResult evaluate_run(const std::string& run_dir);
 
 }  // namespace contra::run

@@ -5,6 +5,9 @@
 #include <c10/core/Device.h>
 
 #include "contra/augment/pipeline.h"
+#include "contra/augment/text.h"
+#include "contra/data/tokenizer.h"
+#include "contra/methods/simcse.h"
 #include "contra/config/run_config.h"
 #include "contra/negatives/adaptive.h"
 #include "contra/methods/method.h"
@@ -22,6 +25,14 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
 std::shared_ptr<methods::TwoViewMethod> make_method(const config::RunConfig& cfg, int64_t in_channels);
 /// The adaptive-hardness controller's options (loss.adaptive_*).
 negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg);
+/// Text runs: the encoder for a vocabulary of `vocab_size` pieces, the method, the view ops and
+/// the tokenizer trained when text.tokenizer_model is empty.
+models::TextTransformerOptions text_encoder_options(const config::RunConfig& cfg, int64_t vocab_size);
+methods::SimCSEOptions simcse_options(const config::RunConfig& cfg, int64_t vocab_size);
+augment::TextAugmentOptions text_augment_options(const config::RunConfig& cfg);
+data::TokenizerTrainOptions tokenizer_options(const config::RunConfig& cfg);
+/// True for the text methods (simcse, simcse_supervised).
+bool is_text_method(const std::string& method);
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg);
 /// total steps = max_steps if set, else ceil(epochs x batches_per_epoch).
 train::ScheduleOptions schedule_options(const config::RunConfig& cfg, int64_t batches_per_epoch);

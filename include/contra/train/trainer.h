@@ -64,9 +64,33 @@ struct TrainerHooks {
   std::function<void(int64_t step, int64_t epoch)> on_checkpoint;
 };
 
-/// The training loop: batches from the loader, loss, backward, optimizer step, schedule, progress,
-/// metrics and checkpoints. A non-finite loss stops the run with a message naming the step and
-/// the last checkpoint.
+/// One step's batch as the loop sees it, whatever the data (images, text).
+struct StepOutput {
+  losses::ContrastiveOutput output;
+  int64_t pairs = 0;  ///< samples in the batch (for pairs/s)
+  int64_t epoch = 0;  ///< the batch's epoch
+};
+
+/// A source of training steps: draws the next batch and computes its loss.
+struct StepSource {
+  /// Draws a batch and computes its loss (forward only, unless backward_done).
+  std::function<StepOutput()> next;
+  /// next() has already accumulated the gradients (the loop only steps the optimizer).
+  bool backward_done = false;
+  int64_t batches_per_epoch = 1;
+  /// Seconds spent waiting for data so far (for the data-wait share).
+  std::function<double()> wait_seconds;
+};
+
+/// The training loop for any data: steps from `source`, backward, optimizer step, schedule,
+/// progress, metrics and checkpoints. A non-finite loss stops the run with a message naming the
+/// step and the last checkpoint. Uses hooks.after_step, on_log and on_checkpoint; the source computes the loss, so
+/// hooks.loss and hooks.loss_and_backward must be unset.
+TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& optimizer,
+                 const TrainerOptions& options, const TrainerHooks& hooks);
+
+/// The loop over a two-view image loader: hooks.loss (or loss_and_backward) computes each batch's
+/// loss; otherwise as the StepSource overload.
 TrainSummary fit(torch::nn::Module& model, data::TwoViewLoader& loader, Optimizer& optimizer,
                  const TrainerOptions& options, const TrainerHooks& hooks);
 

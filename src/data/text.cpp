@@ -1,0 +1,122 @@
+#include "contra/data/text.h"
+
+#include <fstream>
+
+#include "contra/core/error.h"
+
+namespace contra::data {
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+bool blank(std::string_view s) {
+  for (char c : s)
+    if (!is_space(c)) return false;
+  return true;
+}
+
+/// Lines of a text file with a trailing '\r' removed; calls fn(line, line_number).
+template <class Fn>
+void for_each_line(const std::string& path, Fn fn) {
+  std::ifstream in(path, std::ios::binary);
+  CONTRA_CHECK(in.good(), "cannot read text file '", path, "'");
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    fn(line, n);
+  }
+}
+
+}  // namespace
+
+size_t find_invalid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp, min;
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+void check_utf8(std::string_view text, const std::string& file, int64_t line) {
+  const size_t bad = find_invalid_utf8(text);
+  CONTRA_CHECK(bad == std::string_view::npos, file, ":", line, ": invalid UTF-8 at byte ",
+               bad + 1);
+}
+
+std::vector<std::string> read_corpus(const std::string& path) {
+  std::vector<std::string> texts;
+  for_each_line(path, [&](const std::string& line, int64_t n) {
+    check_utf8(line, path, n);
+    if (!blank(line)) texts.push_back(line);
+  });
+  CONTRA_CHECK(!texts.empty(), "corpus '", path, "' has no text (every line is empty)");
+  return texts;
+}
+
+std::vector<TextPair> read_pairs(const std::string& path) {
+  std::vector<TextPair> pairs;
+  size_t columns = 0;
+  for_each_line(path, [&](const std::string& line, int64_t n) {
+    check_utf8(line, path, n);
+    if (blank(line)) return;
+    std::vector<std::string> cols;
+    size_t start = 0;
+    for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+      cols.push_back(line.substr(start, tab - start));
+    cols.push_back(line.substr(start));
+    CONTRA_CHECK(cols.size() == 2 || cols.size() == 3, path, ":", n,
+                 ": expected 2 or 3 tab-separated columns (anchor, positive[, negative]), got ",
+                 cols.size());
+    if (columns == 0) columns = cols.size();
+    CONTRA_CHECK(cols.size() == columns, path, ":", n, ": expected ", columns,
+                 " columns like the first pair, got ", cols.size());
+    for (size_t c = 0; c < cols.size(); ++c)
+      CONTRA_CHECK(!blank(cols[c]), path, ":", n, ": column ", c + 1, " is empty");
+    pairs.push_back({cols[0], cols[1], columns == 3 ? cols[2] : std::string()});
+  });
+  CONTRA_CHECK(!pairs.empty(), "pairs file '", path, "' has no pairs (every line is empty)");
+  return pairs;
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i])) ++i;
+    size_t j = i;
+    while (j < text.size() && !is_space(text[j])) ++j;
+    if (j > i) words.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  return words;
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
+}  // namespace contra::data
