@@ -79,7 +79,7 @@ TEST(TextCli, BadTextInputGetsOneClearMessageAndExit2) {
        "data.dataset 'fashion_mnist' does not go with method simcse; valid: wordnet, text_corpus"},
       {"train " + cfg + " --set loss.name=supcon",
        "loss.name 'supcon' does not go with method simcse; valid: nt_xent, info_nce"},
-      {"train " + cfg + " --set text_model.heads=3", "text_model.heads (3) must divide text_model.width (128)"},
+      {"train " + cfg + " --set text_model.heads=3", "text_model.heads (3) must divide text_model.width (64)"},
       {"train " + cfg + " --set text.max_len=1", "text.max_len must be in [2, 4096], got 1"},
       {"train " + cfg + " --set text.delete_p=1", "text.delete_p must be in [0, 1), got 1"},
       {"train " + cfg + " --set text.vocab_sise=100", "did you mean 'text.vocab_size'?"},
