@@ -67,10 +67,12 @@ TEST(LoaderTest, SameStreamForOneAndThreeWorkers) {
 TEST(LoaderTest, ViewsAreThePipelineOnTheIndexedImagesWithDerivedSeeds) {
   const ImageDataset ds = make_dataset(20, 3, 6);
   Pipeline p{PipelineOptions().blur_p(0.5).mean({0.4}).std({0.2})};
-  TwoViewLoader loader(ds, p, LoaderOptions(5).seed(99).workers(2), 1);
+  // start_batch 6 = epoch 1, batch 2 (4 batches per epoch): where a resumed run picks up.
+  TwoViewLoader loader(ds, p, LoaderOptions(5).seed(99).workers(2), /*start_batch=*/6);
   for (int k = 0; k < 6; ++k) {
     const TwoViewBatch b = loader.next();
-    EXPECT_EQ(b.epoch, 1 + k / 4);
+    EXPECT_EQ(b.epoch, (6 + k) / 4);
+    EXPECT_EQ(b.batch, (6 + k) % 4);
     at::Tensor imgs = ds.images.index_select(0, b.index);
     EXPECT_TRUE(at::equal(b.view1, p(imgs, contra::derive_seed(99, b.epoch, b.batch, 1))));
     EXPECT_TRUE(at::equal(b.view2, p(imgs, contra::derive_seed(99, b.epoch, b.batch, 2))));
