@@ -249,7 +249,7 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
                         {"top1", r.diagnostics.top1}});
   };
   hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
-    train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch});
+    train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch, {}});
   };
   auto options = train::TrainerOptions(schedule)
                      .log_every(cfg.train.log_every)
