@@ -137,16 +137,6 @@ nlohmann::json eval_json(const EvalResult& e) {
   return j;
 }
 
-void print_eval(const EvalResult& e) {
-  std::printf("gloss retrieval (%s split, %lld queries, %lld glosses): recall@1 %.4f  recall@10 "
-              "%.4f  MRR %.4f | tf-idf %.4f %.4f %.4f | untrained %.4f %.4f %.4f\n",
-              e.split.c_str(), (long long)e.trained.queries, (long long)e.trained.documents,
-              e.trained.recall_at_1, e.trained.recall_at_10, e.trained.mrr, e.tfidf.recall_at_1,
-              e.tfidf.recall_at_10, e.tfidf.mrr, e.untrained.recall_at_1,
-              e.untrained.recall_at_10, e.untrained.mrr);
-  std::fflush(stdout);
-}
-
 /// TF-IDF and the untrained encoder (fresh from make_model) on the task.
 void evaluate_baselines(EvalResult& r, const TextData& data, const data::Tokenizer& tokenizer,
                         const config::RunConfig& cfg, int64_t vocab, torch::Device device) {
@@ -273,7 +263,6 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
     result_eval.eval_s += since(t0);
     result.eval = result_eval;
     summary = eval_json(result.eval);
-    print_eval(result.eval);
   }
   summary["method"] = cfg.method;
   summary["steps"] = result.train.steps;
