@@ -80,8 +80,11 @@ struct TwoViewLoader::Impl {
     out.epoch = (start_batch + global) / batches_per_epoch;
     out.batch = (start_batch + global) % batches_per_epoch;
     const auto perm = permutation(out.epoch);
+    const int64_t local = options.batch_size() / options.world_size();
+    // This rank's slice of the global batch; i below is the position within the global batch.
     const int64_t begin = out.batch * options.batch_size();
-    const int64_t count = std::min(options.batch_size(), n - begin);
+    const int64_t first = options.world_size() > 1 ? options.rank() * local : 0;
+    const int64_t count = options.world_size() > 1 ? local : std::min(options.batch_size(), n - begin);
 
     out.index = at::empty({count}, at::kLong);
     out.label = at::empty({count}, at::kLong);
@@ -101,15 +104,16 @@ struct TwoViewLoader::Impl {
     // Serial on purpose: at::parallel_for from several loader threads would fight over the one
     // process-wide intra-op pool. Sample i uses derive_seed(view seed, i), exactly as
     // Pipeline::operator()(images, view seed) does.
-    for (int64_t i = 0; i < count; ++i) {
+    for (int64_t j = 0; j < count; ++j) {
+      const int64_t i = first + j;
       const int64_t idx = (*perm)[static_cast<size_t>(begin + i)];
-      index[i] = idx;
-      label[i] = labels ? labels[idx] : -1;
+      index[j] = idx;
+      label[j] = labels ? labels[idx] : -1;
       const uint8_t* src = images + idx * in_stride;
       Rng r1(derive_seed(seed1, static_cast<uint64_t>(i)));
-      pipeline.apply(src, channels, height, width, v1 + i * out_stride, r1);
+      pipeline.apply(src, channels, height, width, v1 + j * out_stride, r1);
       Rng r2(derive_seed(seed2, static_cast<uint64_t>(i)));
-      pipeline.apply(src, channels, height, width, v2 + i * out_stride, r2);
+      pipeline.apply(src, channels, height, width, v2 + j * out_stride, r2);
     }
     return out;
   }
@@ -172,6 +176,13 @@ TwoViewLoader::TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipe
   }
   CONTRA_CHECK(options.workers() >= 1, "loader.workers must be >= 1, got ", options.workers());
   CONTRA_CHECK(options.prefetch() >= 1, "loader.prefetch must be >= 1, got ", options.prefetch());
+  CONTRA_CHECK(options.world_size() >= 1 && options.rank() >= 0 &&
+                   options.rank() < options.world_size(),
+               "loader: rank ", options.rank(), " outside [0, world size ", options.world_size(), ")");
+  CONTRA_CHECK(options.world_size() == 1 ||
+                   (options.drop_last() && options.batch_size() % options.world_size() == 0),
+               "train.batch_size (", options.batch_size(), ") is the global batch and must be a "
+               "multiple of the number of processes (", options.world_size(), ")");
   CONTRA_CHECK(start_batch >= 0, "loader: start_batch must be >= 0, got ", start_batch);
 
   impl_ = std::make_unique<Impl>(dataset, std::move(pipeline), options, start_batch);

@@ -46,34 +46,44 @@ EmbedOptions MoCoImpl::embed_options() const {
 
 torch::Tensor MoCoImpl::embed_keys(const torch::Tensor& view) {
   torch::NoGradGuard no_grad;
+  auto& c = collective();
   const int64_t b = view.size(0), chunk = options.network().encode_chunk();
-  if (!options.shuffle_bn()) return embed_view(key_encoder, key_head, view, embed_options());
-  CONTRA_CHECK(chunk >= 1 && chunk < b, "moco.shuffle_bn needs model.encode_chunk in [1, batch), "
-               "got encode_chunk ", chunk, " with batch ", b,
-               " (keys and queries would share batch-norm statistics)");
-  auto perm = torch::randperm(b, torch::TensorOptions().dtype(torch::kLong).device(view.device()));
-  auto keys = embed_view(key_encoder, key_head, view.index_select(0, perm), embed_options());
+  if (!options.shuffle_bn()) return c.all_gather(embed_view(key_encoder, key_head, view, embed_options()));
+  // Shuffling BN: the key encoder sees the global batch in a random order, so the samples that
+  // share its batch-norm statistics are not those that share the query encoder's. With several
+  // ranks, each encodes its slice of the shuffled global batch (rank 0's order on every rank).
+  CONTRA_CHECK(c.size() > 1 || (chunk >= 1 && chunk < b),
+               "moco.shuffle_bn needs model.encode_chunk in [1, batch), got encode_chunk ", chunk,
+               " with batch ", b, " (keys and queries would share batch-norm statistics)");
+  auto all = c.all_gather(view);
+  const int64_t n = all.size(0);
+  auto perm = torch::randperm(n, torch::TensorOptions().dtype(torch::kLong).device(view.device()));
+  c.broadcast_(perm);
+  auto mine = perm.slice(0, c.rank() * b, (c.rank() + 1) * b);
+  auto keys = c.all_gather(embed_view(key_encoder, key_head, all.index_select(0, mine), embed_options()));
   return torch::empty_like(keys).index_copy_(0, perm, keys);  // row perm[i] <- keys[i]
 }
 
 losses::ContrastiveOutput MoCoImpl::forward(const torch::Tensor& view1, const torch::Tensor& view2,
                                             const torch::Tensor& /*labels*/) {
-  const int64_t b = view1.size(0);
+  auto& c = collective();
+  const int64_t b = view1.size(0) * c.size();  // the global batch
   const int64_t per_step = options.symmetric() ? 2 * b : b;
   CONTRA_CHECK(options.queue_size() >= per_step, "moco.queue_size (", options.queue_size(),
-               ") must be >= the keys enqueued per step (", per_step, " = batch ", b,
+               ") must be >= the keys enqueued per step (", per_step, " = global batch ", b,
                options.symmetric() ? " x 2 views)" : ")");
   auto opts = info_nce_options(options.network().loss()).in_batch(options.in_batch_negatives());
   const auto& sampling = options.network().loss().negatives();
   auto bank = queue->keys().detach();
-  auto q1 = embed_view(encoder, head, view1, embed_options());
+  // Queries of every rank (with gradient) against keys of every rank: the global batch's loss.
+  auto q1 = c.all_gather_with_grad(embed_view(encoder, head, view1, embed_options()));
   auto k2 = embed_keys(view2);
   auto out = sampled_info_nce(q1, k2, opts, sampling, bank);
   if (!options.symmetric()) {
     pending_keys_ = k2;
     return out;
   }
-  auto q2 = embed_view(encoder, head, view2, embed_options());
+  auto q2 = c.all_gather_with_grad(embed_view(encoder, head, view2, embed_options()));
   auto k1 = embed_keys(view1);
   auto other = sampled_info_nce(q2, k1, opts, sampling, bank);
   pending_keys_ = torch::cat({k2, k1});

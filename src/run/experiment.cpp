@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <csignal>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include <unistd.h>
@@ -18,6 +20,8 @@
 #include "contra/data/fashion_mnist.h"
 #include "contra/data/image_folder.h"
 #include "contra/data/loader.h"
+#include "contra/dist/group.h"
+#include "contra/dist/reducer.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
 #include "contra/methods/grad_cache.h"
@@ -146,25 +150,36 @@ Datasets load_datasets(const config::RunConfig& cfg) {
 
 namespace {
 
-RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
+/// Trains in the run folder `path`. With a process group, every rank trains its shard of each
+/// global batch and only rank 0 (which alone has `dir`) writes the folder and evaluates.
+RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, const std::string& path,
+                   bool resume, const std::shared_ptr<dist::Group>& group) {
+  const bool lead = !group || group->rank() == 0;
+  const int64_t world = group ? group->size() : 1;
   const auto t_start = Clock::now();
   const int threads = set_threads(int(cfg.threads));
   torch::manual_seed(cfg.seed);
   const torch::Device device = resolve_device(cfg.device);
 
   Datasets data = load_datasets(cfg);
-  if (!resume) dir.write_file("config.yaml", config::to_yaml(cfg));
-  const Checkpoints checkpoints(dir.path(), cfg.train.keep_checkpoints);
+  if (lead && !resume) dir->write_file("config.yaml", config::to_yaml(cfg));
+  const Checkpoints checkpoints(path, cfg.train.keep_checkpoints);
 
   const int64_t channels = data.train.images.size(1);
   std::shared_ptr<methods::TwoViewMethod> model = make_method(cfg, channels);
   model->to(device);
   auto optimizer = train::make_optimizer(model->trainable_parameters(), optimizer_options(cfg));
   train::CheckpointState start;
-  if (resume) {
+  if (resume) {  // every rank reads the checkpoint (several machines: a shared run folder)
     start = checkpoints.load_latest(*model, optimizer.get());
     if (auto it = start.extra.find("rng_cpu"); it != start.extra.end()) train::set_cpu_rng_state(it->second);
-    dir.keep_metrics_through(start.step);
+    if (lead) dir->keep_metrics_through(start.step);
+  }
+  std::optional<dist::GradientReducer> reducer;
+  if (group) {
+    dist::broadcast_module(*model, *group);  // one initial state, whatever each rank drew
+    model->set_collective(group);
+    reducer.emplace(model->trainable_parameters(), group);
   }
 
   data::ImageDataset contrastive = data.train;  // shares the images
@@ -174,15 +189,22 @@ RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
                              data::LoaderOptions(cfg.train.batch_size)
                                  .seed(cfg.seed)
                                  .workers(cfg.data.workers)
-                                 .prefetch(cfg.data.prefetch),
+                                 .prefetch(cfg.data.prefetch)
+                                 .rank(group ? group->rank() : 0)
+                                 .world_size(world),
                              /*start_batch=*/start.step);
   const auto schedule = schedule_options(cfg, loader.batches_per_epoch());
-  std::printf("contra: %s on %s, %lld training images, %lld steps of batch %lld, %d threads, "
-              "run folder %s\n",
-              cfg.method.c_str(), cfg.data.dataset.c_str(), (long long)data.train.size(),
-              (long long)schedule.total_steps(), (long long)cfg.train.batch_size, threads,
-              dir.path().c_str());
-  std::fflush(stdout);
+  if (lead) {
+    std::printf("contra: %s on %s, %lld training images, %lld steps of batch %lld, %d threads, "
+                "run folder %s\n",
+                cfg.method.c_str(), cfg.data.dataset.c_str(), (long long)data.train.size(),
+                (long long)schedule.total_steps(), (long long)cfg.train.batch_size, threads,
+                path.c_str());
+    if (group)
+      std::printf("%lld processes (c10d, Gloo): %lld samples of each batch per process\n",
+                  (long long)world, (long long)(cfg.train.batch_size / world));
+    std::fflush(stdout);
+  }
 
   train::TrainerHooks hooks;
   if (cfg.train.grad_cache) {
@@ -206,13 +228,18 @@ RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
       model->objective().hard_beta(adaptive->beta());
     }
   }
+  if (reducer) {
+    hooks.after_backward = [&] { reducer->average(); };
+    hooks.agree_stop = [&](bool asked) { return group->any(asked); };
+  }
   hooks.after_step = [&](int64_t step, const losses::ContrastiveOutput& out) {
+    if (group) group->mark_step(step);
     model->after_step(step, schedule.total_steps());
     if (adaptive)
       model->objective().hard_beta(
           adaptive->update(out.loss.item<double>(), out.positive_sim - out.negative_sim));
   };
-  hooks.on_log = [&](const train::StepRecord& r) {
+  if (lead) hooks.on_log = [&](const train::StepRecord& r) {
     nlohmann::json line = {{"step", r.stats.step},
                            {"epoch", r.stats.epoch},
                            {"loss", r.stats.loss},
@@ -227,9 +254,12 @@ RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
     if (model->objective().kind() == methods::TwoViewLoss::kHardNegative)
       line["hard_beta"] = model->objective().hard_beta();
     for (const auto& [name, value] : model->step_metrics()) line[name] = value;
-    dir.append_metrics(line);
+    if (group) line["comm_s"] = group->comm_seconds();
+    dir->append_metrics(line);
   };
   hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
+    if (group) dist::average_buffers(*model, *group);
+    if (!lead) return;
     train::CheckpointState state{step, epoch, {}};
     state.extra["rng_cpu"] = train::cpu_rng_state();
     if (adaptive) {
@@ -244,18 +274,24 @@ RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
                      .checkpoint_every(cfg.train.checkpoint_every)
                      .interactive(isatty(fileno(stdout)) == 1)
                      .start_step(start.step)
-                     .stop(&stop.flag());
+                     .stop(&stop.flag())
+                     .world_size(world)
+                     .quiet(!lead);
 
   RunResult result;
-  result.dir = dir.path();
-  if (resume)
+  result.dir = path;
+  if (resume && lead)
     std::printf("resuming at step %lld of %lld\n", (long long)start.step, (long long)schedule.total_steps());
   result.train = train::fit(*model, loader, *optimizer, options, hooks);
   if (result.train.interrupted) {
-    result.stop_signal = stop.signal();
-    std::printf("stopped at step %lld (checkpoint written); continue with: contra train --resume %s\n",
-                (long long)result.train.steps, dir.path().c_str());
+    result.stop_signal = stop.signal() != 0 ? stop.signal() : SIGTERM;  // a rank that was told by another
+    if (lead) std::printf("stopped at step %lld (checkpoint written); continue with: contra train --resume %s\n",
+                (long long)result.train.steps, path.c_str());
     std::fflush(stdout);
+    return result;
+  }
+  if (!lead) {  // rank 0 evaluates and writes the summary; wait for it to finish
+    group->finish();
     return result;
   }
   std::printf("trained %lld steps in %.1f s: %.1f pairs/s, data wait %.1f%%\n",
@@ -277,15 +313,48 @@ RunResult train_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
   summary["device"] = cfg.device;
   summary["train_images"] = data.train.size();
   summary["total_s"] = since(t_start);
-  dir.write_file("summary.json", summary.dump(2) + "\n");
+  if (group) {
+    summary["world_size"] = world;
+    summary["comm_s"] = group->comm_seconds();
+    summary["comm_fraction"] = result.train.wall_s > 0 ? group->comm_seconds() / result.train.wall_s : 0.0;
+  }
+  dir->write_file("summary.json", summary.dump(2) + "\n");
+  if (group) group->finish();
   return result;
+}
+
+
+/// Runs `body` as one process of the job the environment describes (torchrun's RANK,
+/// WORLD_SIZE, ...), or alone; an error on this rank is left in the store for the others to name.
+RunResult in_world(const config::RunConfig& cfg,
+                   const std::function<RunResult(const std::shared_ptr<dist::Group>&)>& body) {
+  const dist::WorldInfo world = dist::world_from_env();
+  if (!world.distributed()) return body(nullptr);
+  CONTRA_CHECK(!is_text_method(cfg.method), "several processes (WORLD_SIZE=", world.world_size,
+               ") support the image methods simclr and moco, not ", cfg.method);
+  dist::GroupOptions options;
+  options.timeout = std::chrono::milliseconds(int64_t(cfg.dist.timeout_s * 1000));
+  auto group = dist::Group::create(world, options);
+  try {
+    return body(group);
+  } catch (const std::exception& e) {
+    group->report_error(e.what());
+    throw;
+  }
 }
 
 }  // namespace
 
 RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_path) {
-  if (is_text_method(cfg.method)) return train_and_evaluate_text(cfg, run_path);
-  return train_in(cfg, RunDir::create(run_path), /*resume=*/false);
+  if (is_text_method(cfg.method) && !dist::world_from_env().distributed())
+    return train_and_evaluate_text(cfg, run_path);
+  return in_world(cfg, [&](const std::shared_ptr<dist::Group>& group) {
+    // Rank 0 names and creates the folder (a default name holds its clock); the others follow.
+    std::optional<RunDir> dir;
+    if (!group || group->rank() == 0) dir.emplace(RunDir::create(run_path));
+    const std::string path = group ? group->share_from_rank0("run_dir", run_path) : run_path;
+    return train_in(cfg, std::move(dir), path, /*resume=*/false, group);
+  });
 }
 
 RunResult resume_run(const std::string& run_path) {
@@ -293,7 +362,11 @@ RunResult resume_run(const std::string& run_path) {
   const auto cfg = config::load(dir.file("config.yaml"));
   CONTRA_CHECK(!is_text_method(cfg.method), "--resume supports the image methods (simclr, moco), "
                "not ", cfg.method);
-  return train_in(cfg, std::move(dir), /*resume=*/true);
+  return in_world(cfg, [&](const std::shared_ptr<dist::Group>& group) {
+    std::optional<RunDir> lead_dir;
+    if (!group || group->rank() == 0) lead_dir.emplace(dir);
+    return train_in(cfg, std::move(lead_dir), run_path, /*resume=*/true, group);
+  });
 }
 
 EvalResult evaluate_run(const std::string& run_path) {

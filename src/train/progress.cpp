@@ -31,6 +31,7 @@ std::string Progress::format_line(const StepStats& s) {
 }
 
 void Progress::update(const StepStats& s) {
+  if (out_ == nullptr) return;
   const bool last = s.step >= s.total;
   if (interactive_) {
     auto now = std::chrono::steady_clock::now();
@@ -53,6 +54,7 @@ void Progress::update(const StepStats& s) {
 }
 
 void Progress::finish() {
+  if (out_ == nullptr) return;
   if (dirty_) std::fprintf(out_, "\n");
   dirty_ = false;
   std::fflush(out_);

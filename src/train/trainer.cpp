@@ -17,7 +17,7 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
   const int64_t total = options.schedule().total_steps();
   const int64_t per_epoch = std::max<int64_t>(1, source.batches_per_epoch);
   auto waited = [&] { return source.wait_seconds ? source.wait_seconds() : 0.0; };
-  Progress progress(stdout, options.log_every(), options.interactive());
+  Progress progress(options.quiet() ? nullptr : stdout, options.log_every(), options.interactive());
   model.train();
   TrainSummary summary;
   const auto start = std::chrono::steady_clock::now();
@@ -43,9 +43,10 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
                  last_checkpoint > 0 ? "the last checkpoint is from step " + std::to_string(last_checkpoint)
                                      : std::string("no checkpoint was written yet"));
     if (!source.backward_done) s.output.loss.backward();
+    if (hooks.after_backward) hooks.after_backward();
     optimizer.step();
     if (hooks.after_step) hooks.after_step(step + 1, s.output);
-    pairs += s.pairs;
+    pairs += s.pairs * options.world_size();
     summary.final_loss = loss;
 
     const int64_t done = step + 1;
@@ -65,7 +66,8 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
       progress.update(rec.stats);
       if ((done % options.log_every() == 0 || last) && hooks.on_log) hooks.on_log(rec);
     }
-    const bool stopping = options.stop() && options.stop()->load();
+    const bool asked = options.stop() && options.stop()->load();
+    const bool stopping = hooks.agree_stop ? hooks.agree_stop(asked) : asked;
     if (last || stopping ||
         (options.checkpoint_every() > 0 && done % options.checkpoint_every() == 0))
       checkpoint(done, s.epoch);

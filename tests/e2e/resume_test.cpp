@@ -19,17 +19,13 @@
 #include "contra/config/load.h"
 #include "contra/run/checkpoints.h"
 #include "contra/run/resolve.h"
+#include "../support/process.h"
 
 namespace fs = std::filesystem;
 using namespace contra;
+using namespace contra::test_support;
 
 namespace {
-
-std::string temp_dir(const std::string& name) {
-  auto d = fs::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-  fs::remove_all(d);
-  return d.string();
-}
 
 std::vector<std::string> train_args(const std::string& out, bool moco = false) {
   if (moco)  // MoCo: momentum encoder, queue and the shuffle-BN permutations must all carry over
@@ -44,33 +40,6 @@ std::vector<std::string> train_args(const std::string& out, bool moco = false) {
           "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "threads=1",
           "--set", "data.workers=2", "--set", "loss.name=hard_negative", "--set", "loss.adaptive=true",
           "--out", out};
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), STDERR_FILENO);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 // Waits until the run has written a checkpoint of at least `step` (or gives up after 300 s).

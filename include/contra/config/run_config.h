@@ -133,6 +133,12 @@ struct EvalConfig {
   int64_t batch_size = 1000;
 };
 
+struct DistConfig {
+  /// Seconds the rendezvous and each collective wait for the other processes before the run
+  /// stops with a message naming the rank that is missing.
+  double timeout_s = 300;
+};
+
 struct RunConfig {
   uint64_t seed = 0;
   int64_t threads = 0;  ///< intra-op threads; 0 = all cores
@@ -148,6 +154,7 @@ struct RunConfig {
   OptimConfig optim;
   TrainConfig train;
   EvalConfig eval;
+  DistConfig dist;
 };
 
 }  // namespace contra::config

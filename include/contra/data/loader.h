@@ -41,6 +41,12 @@ struct LoaderOptions {
   TORCH_ARG(bool, drop_last) = true;
   /// Shuffle each epoch (default true).
   TORCH_ARG(bool, shuffle) = true;
+  /// Several processes: batch_size is the global batch and this process (rank of world_size)
+  /// makes its rank-th slice of batch_size / world_size samples, with the same order and
+  /// augmentations the single-process batch has at those positions (a DistributedSampler whose
+  /// union over ranks is the one-process batch). Needs drop_last and a divisible batch_size.
+  TORCH_ARG(int64_t, rank) = 0;
+  TORCH_ARG(int64_t, world_size) = 1;
 };
 
 /// Streams TwoViewBatch-es over epochs without end, in order (epoch 0 batch 0, 1, ...), made by

@@ -8,6 +8,7 @@
 #include <torch/nn/module.h>
 
 #include "contra/losses/nt_xent.h"
+#include "contra/methods/collective.h"
 #include "contra/methods/objective.h"
 #include "contra/models/encoder.h"
 #include "contra/models/head.h"
@@ -32,6 +33,16 @@ class TwoViewMethod : public torch::nn::Module {
   virtual TwoViewLossOptions& objective() = 0;
   /// Values worth a column in metrics.jsonl (e.g. the current momentum). Default: none.
   virtual std::vector<std::pair<std::string, double>> step_metrics() const { return {}; }
+  /// The processes this method runs across (default, or null: this one alone). With several,
+  /// forward() contrasts against every rank's embeddings (global negatives) and returns the
+  /// loss of the global batch, the same on every rank.
+  void set_collective(std::shared_ptr<Collective> c) {
+    collective_ = c ? std::move(c) : std::make_shared<Collective>();
+  }
+  Collective& collective() const { return *collective_; }
+
+ private:
+  std::shared_ptr<Collective> collective_ = std::make_shared<Collective>();
 };
 
 /// How a method's networks see a view. Shared by the methods so their encoders behave alike.

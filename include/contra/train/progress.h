@@ -21,7 +21,7 @@ struct StepStats {
 /// pipe, CI): a plain log line every `every` steps and at the end.
 class Progress {
  public:
-  /// interactive: redraw one line (a terminal) or print log lines (anything else).
+  /// out null: prints nothing. interactive: redraw one line (a terminal) or print log lines (anything else).
   Progress(std::FILE* out, int64_t every, bool interactive);
   void update(const StepStats& s);
   /// Ends the redrawn line, if any.

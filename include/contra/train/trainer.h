@@ -30,6 +30,10 @@ struct TrainerOptions {
   TORCH_ARG(int64_t, start_step) = 0;
   /// When set (e.g. by SIGINT/SIGTERM), the loop finishes its step, checkpoints and returns.
   TORCH_ARG(StopFlag, stop) = nullptr;
+  /// Processes training together; each step's pairs count this many times (pairs/s of the job).
+  TORCH_ARG(int64_t, world_size) = 1;
+  /// Print no progress (the other processes of a multi-process job).
+  TORCH_ARG(bool, quiet) = false;
 };
 
 /// What a logged step contributes to metrics.jsonl.
@@ -55,6 +59,11 @@ struct TrainerHooks {
   /// back-propagate in pieces, such as a gradient cache); returns the loss detached. The trainer
   /// zeroes the gradients before and steps the optimizer after.
   std::function<losses::ContrastiveOutput(const data::TwoViewBatch&)> loss_and_backward;
+  /// Called after the backward pass, before the optimizer step (gradient all-reduce).
+  std::function<void()> after_backward;
+  /// Turns this process's wish to stop into the job's decision (several processes must stop at
+  /// the same step); default: the local flag.
+  std::function<bool(bool)> agree_stop;
   /// Called after each optimizer step with the steps done and that step's output (momentum
   /// encoders, queues, adaptive samplers).
   std::function<void(int64_t step, const losses::ContrastiveOutput&)> after_step;

@@ -1,0 +1,144 @@
+// `contra train` as two processes on loopback (the environment torchrun sets) against one
+// process with the whole batch: the same losses, the same first update (gradients) and the same
+// parameters after several steps, for SimCLR with global negatives and for MoCo. And a job whose
+// rank 1 is killed: rank 0 stops within the timeout, names rank 1, and its checkpoint loads.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "../support/process.h"
+#include "contra/config/load.h"
+#include "contra/run/checkpoints.h"
+#include "contra/run/resolve.h"
+#include "contra/train/checkpoint.h"
+
+using namespace contra;
+using namespace contra::test_support;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSteps = 4;
+
+std::vector<std::string> args(const std::string& out, bool moco, int steps = kSteps,
+                              const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a = {
+      CONTRA_CLI_PATH, "train",
+      std::string(CONTRA_SOURCE_DIR) + (moco ? "/configs/moco_fashion_mnist.yaml" : "/configs/fashion_mnist.yaml"),
+      "--set", "data.limit=512", "--set", "train.batch_size=32",
+      "--set", "train.max_steps=" + std::to_string(steps), "--set", "model.widths=[8,16]",
+      // Ghost batch norm in chunks of 8: each rank's 16 samples are two of the single process's
+      // chunks, so batch-norm statistics agree.
+      "--set", "model.encode_chunk=8", "--set", "train.checkpoint_every=1",
+      "--set", "train.keep_checkpoints=1000", "--set", "train.log_every=1",
+      "--set", "eval.enabled=false", "--set", "threads=1", "--set", "dist.timeout_s=20",
+      "--out", out};
+  if (moco) a.insert(a.end() - 2, {"--set", "moco.queue_size=128"});
+  for (const auto& e : extra) a.insert(a.end() - 2, {"--set", e});
+  return a;
+}
+
+std::vector<std::string> rank_env(int rank, int port) {
+  return {"RANK=" + std::to_string(rank), "LOCAL_RANK=" + std::to_string(rank), "WORLD_SIZE=2",
+          "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port)};
+}
+
+/// Runs the job on two processes; both must exit 0.
+void run_two(const std::vector<std::string>& a, const std::string& out) {
+  const int port = free_port();
+  pid_t r0 = spawn(a, out + ".rank0.log", rank_env(0, port));
+  pid_t r1 = spawn(a, out + ".rank1.log", rank_env(1, port));
+  EXPECT_EQ(wait_exit(r0), 0) << slurp(out + ".rank0.log");
+  EXPECT_EQ(wait_exit(r1), 0) << slurp(out + ".rank1.log");
+}
+
+std::vector<double> losses(const std::string& dir) {
+  std::vector<double> out;
+  std::ifstream in(dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line)["loss"]);
+  return out;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> state_at(const std::string& dir, int step) {
+  auto cfg = config::load(dir + "/config.yaml");
+  auto model = run::make_method(cfg, 1);
+  train::load_checkpoint(dir + "/checkpoint-" + std::to_string(step) + ".pt", *model, nullptr);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value().clone());
+  // Buffers too (MoCo's queue of keys), except batch-norm running statistics: one process
+  // updates them over all 2 x 4 chunks of a step in sequence, each rank over its own 2 x 2, and
+  // the ranks' means are saved: close, not equal, and used only by evaluation.
+  for (const auto& b : model->named_buffers())
+    if (b.value().is_floating_point() && b.key().find("running_") == std::string::npos)
+      out.emplace_back(b.key(), b.value().clone());
+  return out;
+}
+
+void expect_same_training(const std::string& one, const std::string& two) {
+  auto a = losses(one), b = losses(two);
+  ASSERT_EQ(a.size(), size_t(kSteps));
+  ASSERT_EQ(b.size(), size_t(kSteps)) << "rank 0 alone writes one metrics line per step";
+  for (int i = 0; i < kSteps; ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * std::abs(a[i])) << "step " << i + 1;
+  for (int step : {1, kSteps}) {  // step 1: the first update is lr x the gradients
+    auto x = state_at(one, step), y = state_at(two, step);
+    ASSERT_EQ(x.size(), y.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      EXPECT_TRUE(torch::allclose(x[i].second, y[i].second, 1e-4, 1e-5))
+          << x[i].first << " at step " << step << ": max difference "
+          << (x[i].second - y[i].second).abs().max().item<double>();
+  }
+}
+
+}  // namespace
+
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCLR) {
+  auto one = temp_dir("dist_simclr_one"), two = temp_dir("dist_simclr_two");
+  ASSERT_EQ(wait_exit(spawn(args(one, false), one + ".log")), 0) << slurp(one + ".log");
+  run_two(args(two, false), two);
+  expect_same_training(one, two);
+  auto summary = nlohmann::json::parse(slurp(two + "/summary.json"));
+  EXPECT_EQ(summary["world_size"], 2);
+  EXPECT_GT(summary["comm_s"].get<double>(), 0.0);
+}
+
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_MoCo) {
+  auto one = temp_dir("dist_moco_one"), two = temp_dir("dist_moco_two");
+  ASSERT_EQ(wait_exit(spawn(args(one, true), one + ".log")), 0) << slurp(one + ".log");
+  run_two(args(two, true), two);
+  expect_same_training(one, two);  // includes the key encoder and the queue's keys
+}
+
+TEST(DistCli, KilledRankStopsTheOthersWithItsName) {
+  auto dir = temp_dir("dist_killed");
+  auto a = args(dir, false, 400, {"dist.timeout_s=10"});
+  const int port = free_port();
+  pid_t r0 = spawn(a, dir + ".rank0.log", rank_env(0, port));
+  pid_t r1 = spawn(a, dir + ".rank1.log", rank_env(1, port));
+  bool started = false;
+  for (int i = 0; i < 1200 && !started; ++i) {
+    started = fs::exists(dir + "/checkpoint-3.pt");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(started) << slurp(dir + ".rank0.log");
+  kill(r1, SIGKILL);
+  EXPECT_EQ(wait_exit(r1), 128 + SIGKILL);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(wait_exit(r0), 2) << slurp(dir + ".rank0.log");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60)) << "rank 0 hung";
+  const auto log = slurp(dir + ".rank0.log");
+  EXPECT_NE(log.find("rank 1 is gone"), std::string::npos) << log;
+  // The last checkpoint is whole: it loads.
+  auto cfg = config::load(dir + "/config.yaml");
+  auto model = run::make_method(cfg, 1);
+  auto st = run::Checkpoints(dir, cfg.train.keep_checkpoints).load_latest(*model, nullptr);
+  EXPECT_GE(st.step, 3);
+}
