@@ -62,7 +62,7 @@ struct GatherWithGrad : torch::autograd::Function<GatherWithGrad> {
 struct Group::Impl {
   WorldInfo world;
   GroupOptions options;
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
   double comm_s = 0;
   int64_t step = 0;
@@ -196,17 +196,25 @@ std::shared_ptr<Group> Group::create(const WorldInfo& world, GroupOptions option
   auto impl = std::make_unique<Impl>();
   impl->world = world;
   impl->options = options;
+  // Under torchrun the launcher's agent already serves a store on MASTER_ADDR:MASTER_PORT and
+  // says so (TORCHELASTIC_USE_AGENT_STORE); every rank is then its client, in the key space of
+  // this restart attempt, as PyTorch's own env:// rendezvous does.
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool agent_store = agent != nullptr && std::string(agent) == "True";
+  const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<uint16_t>(world.master_port);
-    so.isServer = world.rank == 0;
+    so.isServer = world.rank == 0 && !agent_store;
     so.numWorkers = static_cast<int>(world.world_size);
     so.waitWorkers = false;  // our own rendezvous names the ranks that do not come
     so.timeout = options.timeout;
-    impl->store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, so);
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(world.master_addr, so);
+    impl->store = c10::make_intrusive<c10d::PrefixStore>(
+        std::string("contra/attempt_") + (restart != nullptr ? restart : "0"), tcp);
   } catch (const std::exception& e) {
     throw Error("rank " + std::to_string(world.rank) + " could not " +
-                (world.rank == 0 ? "serve" : "reach") + " the rendezvous store at " +
+                (world.rank == 0 && !agent_store ? "serve" : "reach") + " the rendezvous store at " +
                 world.master_addr + ":" + std::to_string(world.master_port) + " within " +
                 std::to_string(options.timeout.count() / 1000) + " s: " + first_line(e));
   }
