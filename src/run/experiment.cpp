@@ -312,6 +312,9 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
   summary["threads"] = threads;
   summary["device"] = cfg.device;
   summary["train_images"] = data.train.size();
+  int64_t parameters = 0;
+  for (const auto& p : model->trainable_parameters()) parameters += p.numel();
+  summary["parameters"] = parameters;  // trained ones (what the gradient all-reduce moves)
   summary["total_s"] = since(t_start);
   if (group) {
     summary["world_size"] = world;
