@@ -126,9 +126,8 @@ losses::ContrastiveOutput simclr_grad_cache(SimCLRImpl& model, const torch::Tens
   return grad_cache_backward(
       [&](const torch::Tensor& x) { return model.embed_chunk(x); }, layout(view1), layout(view2),
       [&](const torch::Tensor& z1, const torch::Tensor& z2) {
-        auto& c = model.collective();  // global negatives across processes, as in forward()
-        return two_view_loss(c.all_gather_with_grad(z1), c.all_gather_with_grad(z2),
-                             labels.defined() ? c.all_gather(labels) : labels, model.options.loss());
+        // Global negatives across processes, as in forward().
+        return global_two_view_loss(z1, z2, labels, model.options.loss(), model.collective());
       },
       GradCacheOptions(chunk), &model);
 }

@@ -67,27 +67,35 @@ torch::Tensor MoCoImpl::embed_keys(const torch::Tensor& view) {
 losses::ContrastiveOutput MoCoImpl::forward(const torch::Tensor& view1, const torch::Tensor& view2,
                                             const torch::Tensor& /*labels*/) {
   auto& c = collective();
-  const int64_t b = view1.size(0) * c.size();  // the global batch
+  const int64_t n = view1.size(0), b = n * c.size();  // this rank's batch, the global batch
   const int64_t per_step = options.symmetric() ? 2 * b : b;
   CONTRA_CHECK(options.queue_size() >= per_step, "moco.queue_size (", options.queue_size(),
-               ") must be >= the keys enqueued per step (", per_step, " = global batch ", b,
+               ") must be >= the keys enqueued per step (", per_step,
+               c.size() > 1 ? " = global batch " : " = batch ", b,
                options.symmetric() ? " x 2 views)" : ")");
-  auto opts = info_nce_options(options.network().loss()).in_batch(options.in_batch_negatives());
+  const bool in_batch = options.in_batch_negatives();
+  auto opts = info_nce_options(options.network().loss()).in_batch(in_batch);
   const auto& sampling = options.network().loss().negatives();
   auto bank = queue->keys().detach();
-  // Queries of every rank (with gradient) against keys of every rank: the global batch's loss.
-  auto q1 = c.all_gather_with_grad(embed_view(encoder, head, view1, embed_options()));
+  // Keys are the global batch's (every rank's). With the queue as the negatives, each rank
+  // scores its own queries against their keys and the ranks' losses are averaged; in-batch
+  // negatives must be the global batch's keys, so then every rank scores every rank's queries.
+  auto queries = [&](const torch::Tensor& q) { return in_batch ? c.all_gather_with_grad(q) : q; };
+  auto positives = [&](const torch::Tensor& k) {
+    return in_batch ? k : k.slice(0, c.rank() * n, (c.rank() + 1) * n);
+  };
+  auto q1 = embed_view(encoder, head, view1, embed_options());
   auto k2 = embed_keys(view2);
-  auto out = sampled_info_nce(q1, k2, opts, sampling, bank);
-  if (!options.symmetric()) {
+  auto out = sampled_info_nce(queries(q1), positives(k2), opts, sampling, bank);
+  if (options.symmetric()) {
+    auto q2 = embed_view(encoder, head, view2, embed_options());
+    auto k1 = embed_keys(view1);
+    out = average(out, sampled_info_nce(queries(q2), positives(k1), opts, sampling, bank));
+    pending_keys_ = torch::cat({k2, k1});
+  } else {
     pending_keys_ = k2;
-    return out;
   }
-  auto q2 = c.all_gather_with_grad(embed_view(encoder, head, view2, embed_options()));
-  auto k1 = embed_keys(view1);
-  auto other = sampled_info_nce(q2, k1, opts, sampling, bank);
-  pending_keys_ = torch::cat({k2, k1});
-  return average(out, other);
+  return in_batch ? out : mean_over_ranks(out, c);
 }
 
 void MoCoImpl::after_step(int64_t step, int64_t total_steps) {

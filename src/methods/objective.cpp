@@ -160,4 +160,45 @@ ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
   return symmetric_info_nce(z1, z2, info_nce_options(o), o.negatives());
 }
 
+ContrastiveOutput mean_over_ranks(const ContrastiveOutput& local, Collective& c) {
+  if (c.size() == 1) return local;
+  auto mine = torch::tensor({local.loss.detach().item<double>(), local.positive_sim,
+                             local.negative_sim, local.top1, local.active},
+                            torch::TensorOptions().dtype(torch::kDouble));
+  auto mean = c.all_gather(mine.unsqueeze(0)).mean(0);
+  const double* m = mean.data_ptr<double>();
+  ContrastiveOutput out = local;
+  // The value of the global mean, the gradient of this rank's loss.
+  out.loss = local.loss + (m[0] - local.loss.detach());
+  out.positive_sim = m[1];
+  out.negative_sim = m[2];
+  out.top1 = m[3];
+  out.active = m[4];
+  return out;
+}
+
+ContrastiveOutput global_two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
+                                       const at::Tensor& labels, const TwoViewLossOptions& o,
+                                       Collective& c) {
+  if (c.size() == 1) return two_view_loss(z1, z2, labels, o);
+  CONTRA_CHECK(z1.dim() == 2 && z1.sizes() == z2.sizes(),
+               "two-view loss needs two [n, d] views of equal shape, got ", z1.sizes(), " and ",
+               z2.sizes());
+  auto all1 = c.all_gather_with_grad(z1), all2 = c.all_gather_with_grad(z2);
+  const bool rows = o.kind() == TwoViewLoss::kNTXent &&
+                    o.negatives().kind() == negatives::NegativeSampling::kAll &&
+                    o.tiled() != TiledMode::kOn;
+  if (rows) {
+    const int64_t n = z1.size(0);
+    return mean_over_ranks(
+        losses::functional::nt_xent_rows(
+            all1, all2, c.rank() * n, (c.rank() + 1) * n,
+            losses::NTXentOptions().temperature(o.temperature()).similarity(o.similarity())),
+        c);
+  }
+  // The whole batch's loss, the same on every rank: the gather's backward sums W copies of each
+  // slice's gradient and the all-reduce divides by W again.
+  return two_view_loss(all1, all2, labels.defined() ? c.all_gather(labels) : labels, o);
+}
+
 }  // namespace contra::methods

@@ -24,10 +24,8 @@ losses::ContrastiveOutput SimCLRImpl::forward(const torch::Tensor& view1,
   // random draws (dropout) and running-statistics updates happen in a fixed order.
   auto z1 = embed_view(view1);
   auto z2 = embed_view(view2);
-  // Several processes: every rank contrasts the whole global batch (global negatives).
-  auto& c = collective();
-  return two_view_loss(c.all_gather_with_grad(z1), c.all_gather_with_grad(z2),
-                       labels.defined() ? c.all_gather(labels) : labels, options.loss());
+  // Several processes: global negatives (every rank's embeddings).
+  return global_two_view_loss(z1, z2, labels, options.loss(), collective());
 }
 
 torch::Tensor SimCLRImpl::embed_view(const torch::Tensor& view) {

@@ -110,6 +110,15 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCLR) {
   EXPECT_GT(summary["comm_s"].get<double>(), 0.0);
 }
 
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_WholeBatchObjective) {
+  // Objectives other than plain NT-Xent score the whole global batch on every rank.
+  auto one = temp_dir("dist_dcl_one"), two = temp_dir("dist_dcl_two");
+  const std::vector<std::string> extra = {"loss.name=decoupled", "loss.decoupled_sigma=0.5"};
+  ASSERT_EQ(wait_exit(spawn(args(one, false, kSteps, extra), one + ".log")), 0) << slurp(one + ".log");
+  run_two(args(two, false, kSteps, extra), two);
+  expect_same_training(one, two);
+}
+
 TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_MoCo) {
   auto one = temp_dir("dist_moco_one"), two = temp_dir("dist_moco_two");
   ASSERT_EQ(wait_exit(spawn(args(one, true), one + ".log")), 0) << slurp(one + ".log");

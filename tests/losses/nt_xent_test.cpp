@@ -107,3 +107,35 @@ TEST(NTXent, RejectsBadInput) {
   expect_error([&] { functional::nt_xent(z.slice(0, 0, 1), z.slice(0, 0, 1)); },
                "at least 2 samples");
 }
+
+TEST(NTXent, RowsOfAPartitionAverageToTheWholeLoss) {
+  // Three "processes" scoring samples [0, 2), [2, 4), [4, 6): the mean of their losses and of
+  // their gradients is the whole batch's, for every similarity; each part's diagnostics are its
+  // anchors' alone.
+  torch::manual_seed(3);
+  for (auto sim : {Similarity::kCosine, Similarity::kDot, Similarity::kNegSquaredEuclidean}) {
+    auto z1 = torch::randn({6, 5}, torch::kDouble), z2 = torch::randn({6, 5}, torch::kDouble);
+    auto opts = NTXentOptions().temperature(0.3).similarity(sim);
+    auto a1 = z1.clone().requires_grad_(true), a2 = z2.clone().requires_grad_(true);
+    auto whole = functional::nt_xent(a1, a2, opts);
+    whole.loss.backward();
+    auto b1 = z1.clone().requires_grad_(true), b2 = z2.clone().requires_grad_(true);
+    at::Tensor sum = torch::zeros({}, torch::kDouble);
+    double top1 = 0;
+    for (int64_t r = 0; r < 3; ++r) {
+      auto part = functional::nt_xent_rows(b1, b2, 2 * r, 2 * r + 2, opts);
+      sum = sum + part.loss;
+      top1 += part.top1 / 3;
+    }
+    (sum / 3).backward();
+    EXPECT_NEAR((sum / 3).item<double>(), whole.loss.item<double>(), 1e-12);
+    EXPECT_NEAR(top1, whole.top1, 1e-12);
+    EXPECT_TRUE(torch::allclose(b1.grad(), a1.grad(), 1e-10, 1e-12));
+    EXPECT_TRUE(torch::allclose(b2.grad(), a2.grad(), 1e-10, 1e-12));
+  }
+  auto z = torch::randn({4, 3});
+  contra::test_support::expect_error([&] { functional::nt_xent_rows(z, z, 2, 2); },
+                                     "anchor samples [2, 2) must be a non-empty range");
+  contra::test_support::expect_error([&] { functional::nt_xent_rows(z, z, 3, 5); },
+                                     "within [0, 4)");
+}

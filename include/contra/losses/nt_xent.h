@@ -30,6 +30,13 @@ namespace functional {
 /// Numerically stable (log-sum-exp over finite logits; the masked diagonal never enters it).
 ContrastiveOutput nt_xent(const at::Tensor& z1, const at::Tensor& z2,
                           const NTXentOptions& options = {});
+
+/// NT-Xent over the anchors of samples [begin, end) only (both views of each), against all 2N
+/// views: the mean over those 2(end - begin) anchors and their diagnostics. With several
+/// processes each scoring its own samples' anchors, the mean of their losses is nt_xent's; the
+/// work and memory are O((end - begin) N). nt_xent is nt_xent_rows(z1, z2, 0, N).
+ContrastiveOutput nt_xent_rows(const at::Tensor& z1, const at::Tensor& z2, int64_t begin,
+                               int64_t end, const NTXentOptions& options = {});
 }  // namespace functional
 
 }  // namespace contra::losses

@@ -7,6 +7,7 @@
 #include "contra/losses/info_nce.h"
 #include "contra/losses/nt_xent.h"
 #include "contra/losses/triplet.h"
+#include "contra/methods/collective.h"
 #include "contra/negatives/sampling.h"
 #include "contra/negatives/triplets.h"
 
@@ -98,5 +99,22 @@ losses::ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings,
 /// leaves the others plain.
 losses::ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                         const at::Tensor& labels, const TwoViewLossOptions& options);
+
+/// What every rank logs when each computed the loss of its own anchors: the loss value and the
+/// diagnostics averaged over the ranks (the global batch's, as the ranks hold equal shares),
+/// while the gradient stays that of this rank's own loss (the gradient all-reduce averages the
+/// ranks' gradients into the global one). One process: `local` unchanged.
+losses::ContrastiveOutput mean_over_ranks(const losses::ContrastiveOutput& local, Collective& c);
+
+/// The two-view loss of the global batch when each rank holds a slice z1, z2 [n, d] (labels
+/// [n]). One process: two_view_loss. Several: the embeddings are gathered with gradient; NT-Xent
+/// over all negatives in the plain pass scores only this rank's 2n anchors against all 2G views
+/// (nt_xent_rows: 1/W of the work, memory O(n G)); the other objectives, and loss.tiled=on,
+/// score the whole global batch on every rank (exact, W times the loss's work). Either way
+/// every rank returns the global loss value and diagnostics, and the averaged gradients equal
+/// one process's with the whole batch.
+losses::ContrastiveOutput global_two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
+                                               const at::Tensor& labels,
+                                               const TwoViewLossOptions& options, Collective& c);
 
 }  // namespace contra::methods
