@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot check on a GPU machine (the device tool's; PyTorch 2.x wheel with CUDA, no internet):
 # build contra against the wheel's LibTorch, run the CUDA tests and a core subset of the suite,
-# train SimCLR and MoCo briefly on the GPU, and run the loss benchmark up to 1,048,576 pairs.
+# train SimCLR and MoCo briefly on the GPU, run two processes under torchrun, and run the loss
+# benchmark up to 1,048,576 pairs (SKIP_BENCH=1: not).
 # Needs .devdeps/ (made by bench/gpu/bundle.sh on a Debian machine): the Debian headers and
 # libraries the build uses (yaml-cpp, nlohmann-json, CLI11, GoogleTest, stb, zlib headers,
 # sentencepiece) and Fashion-MNIST. Every phase has its own time limit; logs go to $OUT.
@@ -41,17 +42,26 @@ phase build 240 ninja -C build-gpu -j"$(nproc)" $targets || { grep -m5 -A5 "erro
 
 if [ -z "${ONLY_BENCH:-}" ]; then
 # GPU tests (*_CUDA) and the CPU core of the suite, compiled against LibTorch 2.x.
-phase tests 60 build-gpu/contra_tests \
-  --gtest_filter='*CUDA*:NTXent*:InfoNCE*:SupCon*:Triplet*:MinedTriplet*:SampledInfoNCE*:Decoupled*:Tiled*:Clip*:GradCache*:NegativeSampling*:KeyQueue*:Momentum*:MoCo*:SimCLR*:Model*:Config*:Adaptive*'
+phase tests 90 build-gpu/contra_tests \
+  --gtest_filter='*CUDA*:Dist*:NTXent*:InfoNCE*:SupCon*:Triplet*:MinedTriplet*:SampledInfoNCE*:Decoupled*:Tiled*:Clip*:GradCache*:NegativeSampling*:KeyQueue*:Momentum*:MoCo*:SimCLR*:Model*:Config*:Adaptive*'
 grep -E "^\[  (PASSED|FAILED|SKIPPED) " "$out/tests.log"
 
 common="--set device=cuda --set data.limit=20000 --set train.max_steps=120 --set train.log_every=20 --set eval.linear=false"
 phase train_simclr 60 build-gpu/contra train configs/fashion_mnist.yaml $common --set train.batch_size=1024 --out "$out/run_simclr"
 phase train_moco 50 build-gpu/contra train configs/moco_fashion_mnist.yaml $common --out "$out/run_moco"
+# Two processes under this PyTorch's torchrun (its agent serves the store): on CPU, and with both
+# ranks on the one GPU (Gloo moves CUDA tensors; NCCL is not wired).
+for dev in cpu cuda; do
+  phase "torchrun_$dev" 60 python3 -m torch.distributed.run --no_python --nnodes 1 --nproc_per_node 2 \
+    --master_port 29512 build-gpu/contra train configs/fashion_mnist.yaml --set device=$dev \
+    --set data.limit=20000 --set train.max_steps=40 --set train.log_every=20 --set eval.linear=false \
+    --set threads=4 --out "$out/run_dist_$dev"
+  [ -f "$out/run_dist_$dev/summary.json" ] && cp "$out/run_dist_$dev/summary.json" "$out/run_dist_$dev.summary.json"
+done
 for r in run_simclr run_moco; do [ -f "$out/$r/summary.json" ] && cp "$out/$r/summary.json" "$out/$r.summary.json"; done
 fi
 
-if [ -x build-gpu/bench_loss ]; then
+if [ -x build-gpu/bench_loss ] && [ -z "${SKIP_BENCH:-}" ]; then
   BUILD_DIR=build-gpu PYTHON=python3 MAX_GB=100 phase loss_bench 100 bash bench/run_loss.sh 8 cuda 8192 32768 131072 262144 1048576
 fi
 cat "$out/phases.txt"
