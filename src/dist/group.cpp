@@ -7,8 +7,17 @@
 #include <thread>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+// CMake's CONTRA_HAVE_GLOO: whether LibTorch's ProcessGroupGloo.hpp compiles here (a PyTorch wheel
+// ships no gloo/*.h headers). Without it the code below still compiles against the backend base
+// class, but Group::create refuses to start.
+#if CONTRA_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+using Backend = c10d::ProcessGroupGloo;
+#else
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+using Backend = c10d::Backend;
+#endif
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
@@ -63,7 +72,7 @@ struct Group::Impl {
   WorldInfo world;
   GroupOptions options;
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<Backend> pg;
   double comm_s = 0;
   int64_t step = 0;
   std::mutex store_mu;  // the heartbeat thread shares the store client
@@ -193,6 +202,8 @@ struct Group::Impl {
 std::shared_ptr<Group> Group::create(const WorldInfo& world, GroupOptions options) {
   CONTRA_CHECK(world.distributed(), "dist::Group needs WORLD_SIZE > 1");
   CONTRA_CHECK(options.timeout.count() > 0, "dist.timeout_s must be > 0");
+  CONTRA_CHECK(available(), "this contra was built against a LibTorch without Gloo's headers "
+               "(gloo/*.h), so it cannot run as several processes; rebuild with them installed");
   auto impl = std::make_unique<Impl>();
   impl->world = world;
   impl->options = options;
@@ -220,6 +231,7 @@ std::shared_ptr<Group> Group::create(const WorldInfo& world, GroupOptions option
   }
   impl->rendezvous();
   impl->start_heartbeat();
+#if CONTRA_HAVE_GLOO
   try {
     auto gloo = c10d::ProcessGroupGloo::Options::create(options.timeout);
     const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
@@ -234,8 +246,11 @@ std::shared_ptr<Group> Group::create(const WorldInfo& world, GroupOptions option
   } catch (const std::exception& e) {
     impl->fail("process-group setup (Gloo)", e);
   }
+#endif
   return std::shared_ptr<Group>(new Group(std::move(impl)));
 }
+
+bool Group::available() { return CONTRA_HAVE_GLOO != 0; }
 
 Group::Group(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Group::~Group() = default;

@@ -17,6 +17,7 @@
 
 #include "../support/process.h"
 #include "contra/config/load.h"
+#include "contra/dist/group.h"
 #include "contra/run/checkpoints.h"
 #include "contra/run/resolve.h"
 #include "contra/train/checkpoint.h"
@@ -101,6 +102,7 @@ void expect_same_training(const std::string& one, const std::string& two) {
 }  // namespace
 
 TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCLR) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
   auto one = temp_dir("dist_simclr_one"), two = temp_dir("dist_simclr_two");
   ASSERT_EQ(wait_exit(spawn(args(one, false), one + ".log")), 0) << slurp(one + ".log");
   run_two(args(two, false), two);
@@ -111,6 +113,7 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCLR) {
 }
 
 TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_WholeBatchObjective) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
   // Objectives other than plain NT-Xent score the whole global batch on every rank.
   auto one = temp_dir("dist_dcl_one"), two = temp_dir("dist_dcl_two");
   const std::vector<std::string> extra = {"loss.name=decoupled", "loss.decoupled_sigma=0.5"};
@@ -120,6 +123,7 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_WholeBatchObjective) {
 }
 
 TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_MoCo) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
   auto one = temp_dir("dist_moco_one"), two = temp_dir("dist_moco_two");
   ASSERT_EQ(wait_exit(spawn(args(one, true), one + ".log")), 0) << slurp(one + ".log");
   run_two(args(two, true), two);
@@ -127,6 +131,7 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_MoCo) {
 }
 
 TEST(DistCli, KilledRankStopsTheOthersWithItsName) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
   auto dir = temp_dir("dist_killed");
   auto a = args(dir, false, 400, {"dist.timeout_s=10"});
   const int port = free_port();

@@ -22,6 +22,8 @@ struct GroupOptions {
 /// answering (with the last step it finished) or the unreachable rendezvous host.
 class Group : public methods::Collective {
  public:
+  /// Whether this build can run several processes (LibTorch's Gloo backend compiled in).
+  static bool available();
   /// Joins the job described by `world` (which must be distributed()).
   static std::shared_ptr<Group> create(const WorldInfo& world, GroupOptions options = {});
   ~Group() override;
