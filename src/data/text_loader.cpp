@@ -46,6 +46,13 @@ std::vector<int64_t> TextLoader::order_of(int64_t epoch) const {
   return order;
 }
 
+void TextLoader::seek(int64_t global) {
+  CONTRA_CHECK(global >= 0, "text loader: batch ", global, " < 0");
+  epoch_ = global / batches_per_epoch();
+  batch_ = global % batches_per_epoch();
+  order_ = order_of(epoch_);
+}
+
 TextBatch TextLoader::next() {
   const auto t0 = std::chrono::steady_clock::now();
   if (batch_ >= batches_per_epoch()) ++epoch_, batch_ = 0;

@@ -363,8 +363,8 @@ RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& ru
 RunResult resume_run(const std::string& run_path) {
   RunDir dir = RunDir::open(run_path);
   const auto cfg = config::load(dir.file("config.yaml"));
-  CONTRA_CHECK(!is_text_method(cfg.method), "--resume supports the image methods (simclr, moco), "
-               "not ", cfg.method);
+  if (is_text_method(cfg.method) && !dist::world_from_env().distributed())
+    return resume_text_run(cfg, std::move(dir));
   return in_world(cfg, [&](const std::shared_ptr<dist::Group>& group) {
     std::optional<RunDir> lead_dir;
     if (!group || group->rank() == 0) lead_dir.emplace(dir);

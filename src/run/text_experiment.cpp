@@ -21,7 +21,9 @@
 #include "contra/data/wordnet_text.h"
 #include "contra/eval/retrieval.h"
 #include "contra/methods/simcse.h"
+#include "contra/run/checkpoints.h"
 #include "contra/run/resolve.h"
+#include "contra/run/stop_signal.h"
 #include "contra/train/checkpoint.h"
 #include "contra/train/trainer.h"
 
@@ -153,7 +155,10 @@ void check_task(const TextData& data) {
 
 }  // namespace
 
-RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::string& run_path) {
+namespace {
+
+/// Trains in `dir` (a new folder, or on resume the interrupted run's).
+RunResult train_text_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
   const auto t_start = Clock::now();
   const int threads = set_threads(int(cfg.threads));
   const torch::Device device = resolve_device(cfg.device);
@@ -162,12 +167,13 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
 
   TextData data = load_text_data(cfg, true);
   if (cfg.eval.enabled) check_task(data);
-  RunDir dir = RunDir::create(run_path);
-  dir.write_file("config.yaml", config::to_yaml(cfg));
+  if (!resume) dir.write_file("config.yaml", config::to_yaml(cfg));
+  const Checkpoints checkpoints(dir.path(), cfg.train.keep_checkpoints);
 
-  // The tokenizer: trained on the training texts only, unless one is given.
+  // The tokenizer: trained on the training texts only, unless one is given (or, resuming, the
+  // run already has it).
   const auto t_tok = Clock::now();
-  if (cfg.text.tokenizer_model.empty()) {
+  if (cfg.text.tokenizer_model.empty() && !resume) {
     std::vector<std::string> corpus = data.texts;
     for (const auto& p : data.pairs) {
       corpus.push_back(p.anchor);
@@ -189,6 +195,13 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
 
   methods::SimCSE model = make_model(cfg, vocab, device);
   auto optimizer = train::make_optimizer(model->parameters(), optimizer_options(cfg));
+  train::CheckpointState start;
+  if (resume) {
+    start = checkpoints.load_latest(*model, optimizer.get());
+    // Dropout is SimCSE's noise: its generator continues where the checkpoint left it.
+    if (auto it = start.extra.find("rng_cpu"); it != start.extra.end()) train::set_cpu_rng_state(it->second);
+    dir.keep_metrics_through(start.step);
+  }
   auto loader_options = data::TextLoaderOptions(cfg.train.batch_size)
                             .seed(cfg.seed)
                             .max_len(cfg.text.max_len);
@@ -203,6 +216,7 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
     loader = std::make_unique<data::TextLoader>(
         data.texts, tokenizer, augment::TextAugmenter(augment_options, synonyms), loader_options);
   }
+  loader->seek(start.step);
   const auto schedule = schedule_options(cfg, loader->batches_per_epoch());
   std::printf("contra: %s on %s, %lld training %s, vocabulary %lld, %lld steps of batch %lld, "
               "%d threads, run folder %s\n",
@@ -239,16 +253,30 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
                         {"top1", r.diagnostics.top1}});
   };
   hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
-    train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch, {}});
+    train::CheckpointState state{step, epoch, {}};
+    state.extra["rng_cpu"] = train::cpu_rng_state();
+    checkpoints.save(*model, optimizer.get(), state);
   };
+  StopOnSignal stop;
   auto options = train::TrainerOptions(schedule)
                      .log_every(cfg.train.log_every)
                      .checkpoint_every(cfg.train.checkpoint_every)
-                     .interactive(isatty(fileno(stdout)) == 1);
+                     .interactive(isatty(fileno(stdout)) == 1)
+                     .start_step(start.step)
+                     .stop(&stop.flag());
 
   RunResult result;
   result.dir = dir.path();
+  if (resume)
+    std::printf("resuming at step %lld of %lld\n", (long long)start.step, (long long)schedule.total_steps());
   result.train = train::fit(*model, source, *optimizer, options, hooks);
+  if (result.train.interrupted) {
+    result.stop_signal = stop.signal();
+    std::printf("stopped at step %lld (checkpoint written); continue with: contra train --resume %s\n",
+                (long long)result.train.steps, dir.path().c_str());
+    std::fflush(stdout);
+    return result;
+  }
   std::printf("trained %lld steps in %.1f s: %.1f pairs/s\n", (long long)result.train.steps,
               result.train.wall_s, result.train.pairs_per_s);
   std::fflush(stdout);
@@ -281,6 +309,16 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
   return result;
 }
 
+}  // namespace
+
+RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::string& run_path) {
+  return train_text_in(cfg, RunDir::create(run_path), /*resume=*/false);
+}
+
+RunResult resume_text_run(const config::RunConfig& cfg, RunDir dir) {
+  return train_text_in(cfg, std::move(dir), /*resume=*/true);
+}
+
 EvalResult evaluate_text_run(const config::RunConfig& cfg, RunDir& dir) {
   set_threads(int(cfg.threads));
   const torch::Device device = resolve_device(cfg.device);
@@ -297,7 +335,7 @@ EvalResult evaluate_text_run(const config::RunConfig& cfg, RunDir& dir) {
   r.split = cfg.eval.split;
   evaluate_baselines(r, data, tokenizer, cfg, vocab, device);
   methods::SimCSE model = make_model(cfg, vocab, device);
-  train::load_checkpoint(dir.file("checkpoint.pt"), *model, nullptr);
+  Checkpoints(dir.path(), cfg.train.keep_checkpoints).load_latest(*model, nullptr);
   model->to(device);
   r.trained = retrieval(model, tokenizer, data.task, cfg, device);
   r.eval_s = since(t0);

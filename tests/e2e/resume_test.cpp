@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,4 +154,70 @@ TEST(Resume, CorruptCheckpointIsReportedWithThePreviousOne) {
   // keep_checkpoints = 2: only the two newest numbered files remain.
   EXPECT_TRUE(fs::exists(ref + "/checkpoint-44.pt"));
   EXPECT_FALSE(fs::exists(ref + "/checkpoint-40.pt"));
+}
+
+namespace {
+
+/// Every tensor under `archive`, by its path of keys (sub-archives recursively).
+void collect(torch::serialize::InputArchive& archive, const std::string& prefix,
+             std::map<std::string, torch::Tensor>& out) {
+  for (const auto& key : archive.keys()) {
+    torch::Tensor t;
+    torch::serialize::InputArchive sub;
+    if (archive.try_read(key, t)) out[prefix + key] = t;
+    else if (archive.try_read(key, sub)) collect(sub, prefix + key + "/", out);
+  }
+}
+
+/// A checkpoint's model parameters and buffers, by key. (The optimizer's state is keyed by
+/// parameter addresses in LibTorch 1.13, which differ between processes; a wrong one would
+/// show in the parameters after the resumed steps.)
+std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path) {
+  torch::serialize::InputArchive archive, model;
+  archive.load_from(path);
+  std::map<std::string, torch::Tensor> out;
+  if (archive.try_read("model", model)) collect(model, "", out);
+  return out;
+}
+
+std::vector<std::string> text_args(const std::string& out, const std::string& corpus) {
+  // Unsupervised SimCSE on a small corpus: dropout noise and random text augmentations.
+  return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/simcse_wordnet.yaml",
+          "--set", "data.dataset=text_corpus", "--set", "data.path=" + corpus,
+          "--set", "text.augment=[delete,swap,crop]", "--set", "text.vocab_size=60",
+          "--set", "text_model.width=32", "--set", "text_model.heads=2", "--set", "text_model.ffn=64",
+          "--set", "model.head_dim=16", "--set", "train.batch_size=16", "--set", "train.max_steps=48",
+          "--set", "train.checkpoint_every=4", "--set", "train.log_every=4",
+          "--set", "eval.enabled=false", "--set", "threads=1", "--out", out};
+}
+
+}  // namespace
+
+TEST(Resume, KilledTextRunResumesToTheSameParameters) {
+  const auto corpus = temp_dir("resume_text_corpus") + ".txt";
+  {
+    std::ofstream f(corpus);
+    for (int i = 0; i < 400; ++i)
+      f << "sentence number " << i % 37 << " about a small dog and a cat and a bird\n";
+  }
+  auto ref = temp_dir("resume_text_reference");
+  ASSERT_EQ(wait_exit(spawn(text_args(ref, corpus), ref + ".log")), 0) << slurp(ref + ".log");
+  auto dir = temp_dir("resume_text_killed");
+  pid_t pid = spawn(text_args(dir, corpus), dir + ".log");
+  ASSERT_TRUE(wait_for_checkpoint(dir, 12)) << slurp(dir + ".log");
+  kill(pid, SIGKILL);
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
+  ASSERT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "train", "--resume", dir}, dir + ".resume.log")), 0)
+      << slurp(dir + ".resume.log");
+  const auto resumed = slurp(dir + ".resume.log");
+  const auto at = resumed.find("resuming at step ");
+  ASSERT_NE(at, std::string::npos) << resumed;
+  EXPECT_LT(std::stoll(resumed.substr(at + 17)), 48) << "killed after the last step";
+  auto a = checkpoint_tensors(ref + "/checkpoint-48.pt"), b = checkpoint_tensors(dir + "/checkpoint-48.pt");
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [key, t] : a) {
+    ASSERT_TRUE(b.count(key)) << key;
+    EXPECT_TRUE(torch::equal(t, b[key])) << key;
+  }
 }

@@ -45,6 +45,9 @@ class TextLoader {
   TextLoader(std::vector<TextPair> pairs, Tokenizer tokenizer, TextLoaderOptions options);
 
   TextBatch next();
+  /// Continues at global batch `global` (epoch * batches_per_epoch + batch): a resumed run then
+  /// sees exactly the batches an uninterrupted one would.
+  void seek(int64_t global);
   int64_t size() const { return int64_t(texts_.empty() ? pairs_.size() : texts_.size()); }
   int64_t batches_per_epoch() const { return size() / options_.batch_size(); }
   /// Seconds spent in next() so far.

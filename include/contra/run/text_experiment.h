@@ -12,8 +12,13 @@ namespace contra::run {
 /// folder unless text.tokenizer_model names one, trains the Transformer encoder with SimCSE, and
 /// evaluates WordNet gloss retrieval on the held-out synsets (eval.split test) or the validation
 /// synsets (val) against TF-IDF and the untrained encoder. The run folder gets config.yaml,
-/// tokenizer.model (when trained), metrics.jsonl, checkpoint.pt and summary.json.
+/// tokenizer.model (when trained), metrics.jsonl, checkpoints (as image runs: checkpoint-<step>.pt,
+/// checkpoint.pt the newest) and summary.json.
 RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::string& run_dir);
+
+/// Continues an interrupted text run from its folder (config.yaml, the tokenizer, the newest
+/// checkpoint with the dropout generator's state): ends as the uninterrupted run would.
+RunResult resume_text_run(const config::RunConfig& cfg, RunDir dir);
 
 /// Re-evaluates a finished text run from its folder and updates summary.json.
 EvalResult evaluate_text_run(const config::RunConfig& cfg, RunDir& dir);
