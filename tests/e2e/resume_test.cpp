@@ -89,12 +89,10 @@ const std::string& reference_run(bool moco = false) {
   return moco_dir;
 }
 
-}  // namespace
-
-TEST(Resume, KilledRunResumesToTheSameParameters) {
-  const auto& ref = reference_run();
-  auto dir = temp_dir("resume_killed");
-  pid_t pid = spawn(train_args(dir), dir + ".log");
+/// Starts the run, kills it with SIGKILL once a checkpoint of step 12 or later exists, and
+/// resumes it; the resumed run must really start before the end.
+void kill_and_resume(const std::vector<std::string>& args, const std::string& dir) {
+  pid_t pid = spawn(args, dir + ".log");
   ASSERT_TRUE(wait_for_checkpoint(dir, 12)) << slurp(dir + ".log");
   kill(pid, SIGKILL);
   EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
@@ -104,6 +102,14 @@ TEST(Resume, KilledRunResumesToTheSameParameters) {
   const auto at = resumed.find("resuming at step ");
   ASSERT_NE(at, std::string::npos) << resumed;
   EXPECT_LT(std::stoll(resumed.substr(at + 17)), 48) << "killed after the last step";
+}
+
+}  // namespace
+
+TEST(Resume, KilledRunResumesToTheSameParameters) {
+  const auto& ref = reference_run();
+  auto dir = temp_dir("resume_killed");
+  ASSERT_NO_FATAL_FAILURE(kill_and_resume(train_args(dir), dir));
   expect_bitwise_equal(ref, dir);
   // metrics.jsonl: one line per logged step, none duplicated by the resume.
   std::ifstream m(dir + "/metrics.jsonl");
@@ -115,12 +121,7 @@ TEST(Resume, KilledRunResumesToTheSameParameters) {
 TEST(Resume, KilledMoCoRunResumesToTheSameParameters) {
   const auto& ref = reference_run(true);
   auto dir = temp_dir("resume_killed_moco");
-  pid_t pid = spawn(train_args(dir, true), dir + ".log");
-  ASSERT_TRUE(wait_for_checkpoint(dir, 12)) << slurp(dir + ".log");
-  kill(pid, SIGKILL);
-  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
-  ASSERT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "train", "--resume", dir}, dir + ".resume.log")), 0)
-      << slurp(dir + ".resume.log");
+  ASSERT_NO_FATAL_FAILURE(kill_and_resume(train_args(dir, true), dir));
   expect_bitwise_equal(ref, dir);  // includes key_encoder.*, key_head.* and queue.*
 }
 
@@ -203,16 +204,7 @@ TEST(Resume, KilledTextRunResumesToTheSameParameters) {
   auto ref = temp_dir("resume_text_reference");
   ASSERT_EQ(wait_exit(spawn(text_args(ref, corpus), ref + ".log")), 0) << slurp(ref + ".log");
   auto dir = temp_dir("resume_text_killed");
-  pid_t pid = spawn(text_args(dir, corpus), dir + ".log");
-  ASSERT_TRUE(wait_for_checkpoint(dir, 12)) << slurp(dir + ".log");
-  kill(pid, SIGKILL);
-  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
-  ASSERT_EQ(wait_exit(spawn({CONTRA_CLI_PATH, "train", "--resume", dir}, dir + ".resume.log")), 0)
-      << slurp(dir + ".resume.log");
-  const auto resumed = slurp(dir + ".resume.log");
-  const auto at = resumed.find("resuming at step ");
-  ASSERT_NE(at, std::string::npos) << resumed;
-  EXPECT_LT(std::stoll(resumed.substr(at + 17)), 48) << "killed after the last step";
+  ASSERT_NO_FATAL_FAILURE(kill_and_resume(text_args(dir, corpus), dir));
   auto a = checkpoint_tensors(ref + "/checkpoint-48.pt"), b = checkpoint_tensors(dir + "/checkpoint-48.pt");
   ASSERT_FALSE(a.empty());
   ASSERT_EQ(a.size(), b.size());
