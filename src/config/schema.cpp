@@ -293,6 +293,7 @@ std::vector<Field> build() {
   f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
 
   f.push_back(number<double>("dist.timeout_s", REF(dist.timeout_s), Range{0.1, 86400}, "several processes: seconds to wait for the other ranks before stopping"));
+  f.push_back(flag("dist.sync_bn", REF(dist.sync_bn), "several processes: batch norm with every rank's batch statistics"));
 
   f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe; text: WordNet gloss retrieval)"));
   f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out (text: the text.val_fraction synsets)"));

@@ -66,6 +66,24 @@ struct GatherWithGrad : torch::autograd::Function<GatherWithGrad> {
   }
 };
 
+/// all-reduce (sum) with autograd: y = sum_r x_r on every rank, so dL/dx_r = sum_r' dL_r'/dy.
+struct AllReduceWithGrad : torch::autograd::Function<AllReduceWithGrad> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            int64_t group) {
+    ctx->saved_data["group"] = group;
+    std::vector<at::Tensor> t{x.detach().contiguous().clone()};
+    reinterpret_cast<Group*>(group)->all_reduce_sum_(t);
+    return t[0];
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto* g = reinterpret_cast<Group*>(ctx->saved_data["group"].toInt());
+    std::vector<at::Tensor> t{grads[0].contiguous().clone()};
+    g->all_reduce_sum_(t);
+    return {t[0], at::Tensor()};
+  }
+};
+
 }  // namespace
 
 struct Group::Impl {
@@ -270,6 +288,10 @@ at::Tensor Group::all_gather(const at::Tensor& x) {
 
 at::Tensor Group::all_gather_with_grad(const at::Tensor& x) {
   return GatherWithGrad::apply(x, reinterpret_cast<int64_t>(this));
+}
+
+at::Tensor Group::all_reduce_sum_with_grad(const at::Tensor& x) {
+  return AllReduceWithGrad::apply(x, reinterpret_cast<int64_t>(this));
 }
 
 void Group::broadcast_(at::Tensor& x) {

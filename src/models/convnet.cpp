@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/models/batch_norm.h"
 
 namespace contra::models {
 
@@ -21,7 +22,7 @@ void ConvNetImpl::reset() {
     int64_t out = options.widths()[i];
     CONTRA_CHECK(out >= 1, "model.widths[", i, "] must be >= 1, got ", out);
     body->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false)));
-    body->push_back(torch::nn::BatchNorm2d(out));
+    body->push_back(BatchNorm(out, 2));
     body->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
     if (std::find(pools.begin(), pools.end(), int64_t(i)) != pools.end())
       body->push_back(torch::nn::MaxPool2d(2));

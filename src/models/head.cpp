@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/models/batch_norm.h"
 
 namespace contra::models {
 
@@ -20,7 +21,7 @@ void ProjectionHeadImpl::reset() {
   for (int64_t i = 0; i + 1 < options.layers(); ++i) {
     mlp->push_back(torch::nn::Linear(
         torch::nn::LinearOptions(in, options.hidden_dim()).bias(!options.batch_norm())));
-    if (options.batch_norm()) mlp->push_back(torch::nn::BatchNorm1d(options.hidden_dim()));
+    if (options.batch_norm()) mlp->push_back(BatchNorm(options.hidden_dim(), 1));
     mlp->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
     in = options.hidden_dim();
   }

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/models/batch_norm.h"
 
 namespace contra::models {
 namespace {
@@ -24,25 +25,25 @@ class BlockImpl : public torch::nn::Cloneable<BlockImpl> {
     body = torch::nn::Sequential();
     if (bottleneck_) {
       body->push_back(conv(in_, width_, 1, 1));
-      body->push_back(torch::nn::BatchNorm2d(width_));
+      body->push_back(BatchNorm(width_, 2));
       body->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
       body->push_back(conv(width_, width_, 3, stride_));
-      body->push_back(torch::nn::BatchNorm2d(width_));
+      body->push_back(BatchNorm(width_, 2));
       body->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
       body->push_back(conv(width_, out, 1, 1));
     } else {
       body->push_back(conv(in_, width_, 3, stride_));
-      body->push_back(torch::nn::BatchNorm2d(width_));
+      body->push_back(BatchNorm(width_, 2));
       body->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
       body->push_back(conv(width_, out, 3, 1));
     }
-    torch::nn::BatchNorm2d last_bn(out);
+    BatchNorm last_bn(out, 2);
     // Zero-init the last BN of each residual branch (Goyal et al. 2017): blocks start as identity.
     torch::nn::init::zeros_(last_bn->weight);
     body->push_back(last_bn);
     register_module("body", body);
     if (stride_ != 1 || in_ != out) {
-      shortcut = torch::nn::Sequential(conv(in_, out, 1, stride_), torch::nn::BatchNorm2d(out));
+      shortcut = torch::nn::Sequential(conv(in_, out, 1, stride_), BatchNorm(out, 2));
       register_module("shortcut", shortcut);
     }
   }
@@ -84,7 +85,7 @@ void ResNetImpl::reset() {
   } else {
     stem->push_back(conv(options.in_channels(), base, 7, 2));
   }
-  stem->push_back(torch::nn::BatchNorm2d(base));
+  stem->push_back(BatchNorm(base, 2));
   stem->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
   if (!options.small_stem())
     stem->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2).padding(1)));

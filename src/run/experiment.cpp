@@ -22,6 +22,7 @@
 #include "contra/data/loader.h"
 #include "contra/dist/group.h"
 #include "contra/dist/reducer.h"
+#include "contra/models/batch_norm.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
 #include "contra/methods/grad_cache.h"
@@ -179,6 +180,7 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
   if (group) {
     dist::broadcast_module(*model, *group);  // one initial state, whatever each rank drew
     model->set_collective(group);
+    if (cfg.dist.sync_bn) models::synchronise_batch_norm(*model, group);
     reducer.emplace(model->trainable_parameters(), group);
   }
 

@@ -17,6 +17,7 @@
 #include "contra/dist/group.h"
 #include "contra/dist/reducer.h"
 #include "contra/dist/world.h"
+#include "contra/models/batch_norm.h"
 
 using namespace contra;
 using contra::test_support::expect_error;
@@ -227,4 +228,39 @@ TEST(DistGroup, ErrorReportedByARankIsQuoted) {
     }
   }, std::chrono::seconds(5));
   EXPECT_NE(message.find("rank 1 failed: data file is corrupt"), std::string::npos) << message;
+}
+
+TEST(DistGroup, SyncBatchNormOnHalvesIsBatchNormOnTheWhole) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
+  // Two ranks, each with half of a batch, synchronised: outputs, input gradients, the summed
+  // parameter gradients and the running statistics of batch norm over the whole batch.
+  torch::manual_seed(1);
+  auto x = torch::randn({8, 3, 4, 4}, torch::kDouble) * 2 + 1;
+  auto w = torch::randn({8, 3, 4, 4}, torch::kDouble);  // the loss's weights: sum(w * y)
+  models::BatchNorm whole(3, 2);
+  whole->to(torch::kDouble);
+  auto xw = x.clone().requires_grad_(true);
+  auto yw = whole->forward(xw);
+  (w * yw).sum().backward();
+
+  std::vector<torch::Tensor> y(2), gx(2), gw(2), rm(2), rv(2);
+  run_ranks(2, [&](int64_t r, dist::Group& g) {
+    models::BatchNorm bn(3, 2);
+    bn->to(torch::kDouble);
+    models::synchronise_batch_norm(*bn, std::shared_ptr<models::StatsReducer>(&g, [](auto*) {}));
+    auto xr = x.slice(0, 4 * r, 4 * r + 4).clone().requires_grad_(true);
+    y[r] = bn->forward(xr);
+    (w.slice(0, 4 * r, 4 * r + 4) * y[r]).sum().backward();
+    gx[r] = xr.grad();
+    gw[r] = bn->weight.grad();
+    rm[r] = bn->running_mean.clone();
+    rv[r] = bn->running_var.clone();
+  });
+  EXPECT_TRUE(torch::allclose(torch::cat(y), yw.detach(), 1e-9, 1e-9));
+  EXPECT_TRUE(torch::allclose(torch::cat(gx), xw.grad(), 1e-9, 1e-9));
+  EXPECT_TRUE(torch::allclose(gw[0] + gw[1], whole->weight.grad(), 1e-9, 1e-9));
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_TRUE(torch::allclose(rm[r], whole->running_mean, 1e-9, 1e-9));
+    EXPECT_TRUE(torch::allclose(rv[r], whole->running_var, 1e-9, 1e-9));
+  }
 }

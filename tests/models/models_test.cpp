@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/models/batch_norm.h"
 #include "contra/models/convnet.h"
 #include "contra/models/encoder.h"
 #include "contra/models/head.h"
@@ -61,7 +62,7 @@ TEST(ProjectionHead, LayersHiddenAndBatchNorm) {
   EXPECT_EQ(h->forward(torch::randn({5, 16})).sizes(), (std::vector<int64_t>{5, 4}));
   int bns = 0, linears = 0;
   for (auto& m : h->modules(false)) {
-    bns += m->as<torch::nn::BatchNorm1d>() != nullptr;
+    bns += m->as<contra::models::BatchNorm>() != nullptr;
     linears += m->as<torch::nn::Linear>() != nullptr;
   }
   EXPECT_EQ(linears, 3);
@@ -82,5 +83,32 @@ TEST(Encoder, FactoryNames) {
     FAIL();
   } catch (const contra::Error& e) {
     EXPECT_STREQ(e.what(), "unknown encoder 'vit'; valid: convnet, resnet18, resnet34, resnet50");
+  }
+}
+
+TEST(BatchNorm, IsTorchsBatchNormExactly) {
+  // Same initial state, outputs, gradients and running statistics as torch::nn::BatchNorm{1,2}d,
+  // bitwise, in training and evaluation, for [N, C] and [N, C, H, W].
+  torch::manual_seed(0);
+  for (int64_t dims : {1, 2}) {
+    contra::models::BatchNorm ours(3, dims);
+    torch::nn::AnyModule theirs = dims == 1 ? torch::nn::AnyModule(torch::nn::BatchNorm1d(3))
+                                            : torch::nn::AnyModule(torch::nn::BatchNorm2d(3));
+    auto x = dims == 1 ? torch::randn({6, 3}) : torch::randn({4, 3, 5, 5});
+    for (int step = 0; step < 3; ++step) {
+      auto a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+      auto ya = ours->forward(a), yb = theirs.forward(b);
+      EXPECT_TRUE(torch::equal(ya, yb)) << dims;
+      (ya * ya).sum().backward();
+      (yb * yb).sum().backward();
+      EXPECT_TRUE(torch::equal(a.grad(), b.grad())) << dims;
+    }
+    auto p = theirs.ptr()->named_parameters(), q = ours->named_parameters();
+    for (const auto& [name, t] : theirs.ptr()->named_buffers().pairs())
+      EXPECT_TRUE(torch::equal(ours->named_buffers()[name], t)) << name;
+    for (const auto& [name, t] : p.pairs()) EXPECT_TRUE(torch::equal(q[name].grad(), t.grad())) << name;
+    ours->eval();
+    theirs.ptr()->eval();
+    EXPECT_TRUE(torch::equal(ours->forward(x), theirs.forward(x)));
   }
 }

@@ -137,6 +137,9 @@ struct DistConfig {
   /// Seconds the rendezvous and each collective wait for the other processes before the run
   /// stops with a message naming the rank that is missing.
   double timeout_s = 300;
+  /// Synchronised batch norm: training batches normalised with every rank's statistics (per
+  /// model.encode_chunk chunk; with encode_chunk 0, the whole global batch's, as one process).
+  bool sync_bn = false;
 };
 
 struct RunConfig {

@@ -7,6 +7,7 @@
 
 #include "contra/dist/world.h"
 #include "contra/methods/collective.h"
+#include "contra/models/batch_norm.h"
 
 namespace contra::dist {
 
@@ -20,7 +21,7 @@ struct GroupOptions {
 /// rank 0. Every collective either completes or throws contra::Error within the timeout, naming
 /// the rank that failed (its own error message when it reported one), the rank that stopped
 /// answering (with the last step it finished) or the unreachable rendezvous host.
-class Group : public methods::Collective {
+class Group : public methods::Collective, public models::StatsReducer {
  public:
   /// Whether this build can run several processes (LibTorch's Gloo backend compiled in).
   static bool available();
@@ -35,6 +36,9 @@ class Group : public methods::Collective {
   at::Tensor all_gather_with_grad(const at::Tensor& x) override;
   at::Tensor all_gather(const at::Tensor& x) override;
   void broadcast_(at::Tensor& x) override;
+  /// The sum over the ranks; backward sums the incoming gradients likewise (for synchronised
+  /// batch norm: every rank's output depends on every rank's statistics).
+  at::Tensor all_reduce_sum_with_grad(const at::Tensor& x) override;
   /// Sums each tensor over the ranks, in place; all the reductions are in flight at once.
   void all_reduce_sum_(std::vector<at::Tensor>& tensors);
   void barrier();

@@ -1,0 +1,44 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace contra::models {
+
+/// Sums batch statistics over the processes that train together (synchronised batch norm);
+/// implemented by dist/. The sum must pass gradients back (backward: the sum of the gradients).
+class StatsReducer {
+ public:
+  virtual ~StatsReducer() = default;
+  virtual at::Tensor all_reduce_sum_with_grad(const at::Tensor& x) = 0;
+};
+
+/// Batch normalisation over [N, C] (dims 1) or [N, C, H, W] (dims 2) inputs, the models' only
+/// batch norm. Alone it is torch::nn::BatchNorm1d/2d exactly (same parameters, buffers and
+/// names, same kernel). Given a StatsReducer, training batches are normalised with the mean and
+/// variance of every process's batch (SyncBatchNorm), the running statistics too.
+class BatchNormImpl : public torch::nn::Cloneable<BatchNormImpl> {
+ public:
+  BatchNormImpl(int64_t features, int64_t dims, double eps = 1e-5, double momentum = 0.1);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x);
+  /// Synchronise training statistics through `reducer` (null: this process alone).
+  void synchronise(std::shared_ptr<StatsReducer> reducer) { reducer_ = std::move(reducer); }
+
+  torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+ private:
+  torch::Tensor synchronised(const torch::Tensor& x);
+  int64_t features_, dims_;
+  double eps_, momentum_;
+  std::shared_ptr<StatsReducer> reducer_;
+};
+TORCH_MODULE(BatchNorm);
+
+/// Sets (or, with null, clears) the reducer of every BatchNorm inside `module`.
+void synchronise_batch_norm(torch::nn::Module& module, const std::shared_ptr<StatsReducer>& reducer);
+
+}  // namespace contra::models
