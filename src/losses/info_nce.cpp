@@ -36,11 +36,21 @@ at::Tensor paired_similarity(const at::Tensor& q, const at::Tensor& c, Similarit
   TORCH_INTERNAL_ASSERT(false, "unhandled Similarity");
 }
 
-/// The off-diagonal entries of a square [N, N] matrix, row by row: [N, N - 1].
-at::Tensor off_diagonal(const at::Tensor& s) {
-  const int64_t n = s.size(0);
-  auto keep = torch::eye(n, s.options().dtype(torch::kBool)).logical_not();
-  return s.masked_select(keep).view({n, n - 1});
+/// The entries of s [m, N] except (i, offset + i), row by row: [m, N - 1] (offset 0 and m = N:
+/// the off-diagonal entries of a square matrix).
+at::Tensor off_diagonal(const at::Tensor& s, int64_t offset = 0) {
+  const int64_t m = s.size(0), n = s.size(1);
+  auto cols = torch::arange(offset, offset + m, s.options().dtype(torch::kLong)).unsqueeze(1);
+  auto keep = torch::ones({m, n}, s.options().dtype(torch::kBool)).scatter_(1, cols, false);
+  return s.masked_select(keep).view({m, n - 1});
+}
+
+/// The scored rows [begin, end) of InfoNCE's queries.
+std::pair<int64_t, int64_t> anchor_rows(const InfoNCEOptions& o, int64_t n) {
+  const int64_t b = o.anchor_begin(), e = o.anchor_end() < 0 ? n : o.anchor_end();
+  CONTRA_CHECK(0 <= b && b < e && e <= n, "InfoNCE anchor rows [", b, ", ", e,
+               ") must be a non-empty range within [0, ", n, ")");
+  return {b, e};
 }
 
 bool all_finite(const at::Tensor& t) { return torch::isfinite(t).all().item<bool>(); }
@@ -94,22 +104,27 @@ PooledSimilarities pooled_similarities(const at::Tensor& queries, const at::Tens
                  "InfoNCE per-query negatives contain NaN or Inf");
 
   const auto kind = options.similarity();
-  // Similarities (before temperature): positive [N], negatives [N, Nneg].
+  // The scored rows: all of them, or [b, e) (one process's share of a global batch).
+  const auto [b, e] = anchor_rows(options, n);
+  const bool all_rows = b == 0 && e == n;
+  const auto q = all_rows ? queries : queries.slice(0, b, e);
+  // Similarities (before temperature): positive [m], negatives [m, Nneg].
   at::Tensor pos;
   std::vector<at::Tensor> negs;
   if (options.in_batch()) {
-    auto s = similarity_matrix(queries, keys, kind);          // [N, N]
-    pos = s.diagonal();
-    if (n > 1) negs.push_back(off_diagonal(s));
+    auto s = similarity_matrix(q, keys, kind);                // [m, N]
+    pos = s.diagonal(b);
+    if (n > 1) negs.push_back(off_diagonal(s, b));
   } else {
-    pos = paired_similarity(queries, keys.unsqueeze(1), kind).squeeze(1);
+    pos = paired_similarity(q, (all_rows ? keys : keys.slice(0, b, e)).unsqueeze(1), kind).squeeze(1);
   }
   if (options.in_batch_queries() && n > 1)
-    negs.push_back(off_diagonal(similarity_matrix(queries, queries, kind)));
+    negs.push_back(off_diagonal(similarity_matrix(q, queries, kind), b));
   if (bank.defined() && bank.size(0) > 0)
-    negs.push_back(similarity_matrix(queries, bank, kind));
+    negs.push_back(similarity_matrix(q, bank, kind));
   if (per_query_negatives.defined() && per_query_negatives.size(1) > 0)
-    negs.push_back(paired_similarity(queries, per_query_negatives, kind));
+    negs.push_back(paired_similarity(
+        q, all_rows ? per_query_negatives : per_query_negatives.slice(0, b, e), kind));
   return {pos, negs.size() == 1 ? negs[0] : torch::cat(negs, 1)};
 }
 
@@ -122,7 +137,7 @@ ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
   auto sims = pooled_similarities(queries, keys, options, bank, per_query_negatives);
   const auto& pos = sims.positive;
   const auto& neg = sims.negative;
-  const int64_t n = queries.size(0), num_neg = neg.size(1);
+  const int64_t n = pos.size(0), num_neg = neg.size(1);  // n: the scored rows
   const double sigma = options.decoupled_sigma();
   CONTRA_CHECK(sigma >= 0 && std::isfinite(sigma), "loss.decoupled_sigma must be >= 0, got ",
                sigma);
@@ -171,9 +186,17 @@ ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
   if (options.decoupled()) {
     at::Tensor w = torch::ones_like(a);
     if (sigma > 0) {
-      // DCLW: 2 - exp(s+/sigma) / mean exp(s+/sigma) = 2 - N softmax(s+/sigma).
-      auto ps = pos.detach() / sigma;
-      w = 2 - double(n) * torch::softmax(ps, 0);
+      // DCLW: 2 - exp(s+/sigma) / mean exp(s+/sigma) = 2 - N softmax(s+/sigma), the mean over
+      // every query's positive (scored here or not).
+      const auto [b, e] = anchor_rows(options, queries.size(0));
+      at::Tensor all_pos = pos.detach();
+      if (e - b < queries.size(0)) {
+        torch::NoGradGuard no_grad;
+        all_pos = paired_similarity(queries.detach(), keys.detach().unsqueeze(1),
+                                    options.similarity()).squeeze(1);
+      }
+      auto ps = all_pos / sigma;
+      w = 2 - double(all_pos.size(0)) * torch::softmax(ps, 0).slice(0, b, e);
     }
     per_query = log_ng - w * a;
   } else {

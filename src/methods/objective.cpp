@@ -111,8 +111,9 @@ namespace {
 /// anchor once.
 ContrastiveOutput symmetric_info_nce(const at::Tensor& z1, const at::Tensor& z2,
                                      losses::InfoNCEOptions opts,
-                                     const negatives::NegativeSamplingOptions& sampling) {
-  opts.in_batch(true).in_batch_queries(true);
+                                     const negatives::NegativeSamplingOptions& sampling,
+                                     int64_t anchor_begin = 0, int64_t anchor_end = -1) {
+  opts.in_batch(true).in_batch_queries(true).anchor_begin(anchor_begin).anchor_end(anchor_end);
   return average(sampled_info_nce(z1, z2, opts, sampling), sampled_info_nce(z2, z1, opts, sampling));
 }
 
@@ -185,16 +186,26 @@ ContrastiveOutput global_two_view_loss(const at::Tensor& z1, const at::Tensor& z
                "two-view loss needs two [n, d] views of equal shape, got ", z1.sizes(), " and ",
                z2.sizes());
   auto all1 = c.all_gather_with_grad(z1), all2 = c.all_gather_with_grad(z2);
-  const bool rows = o.kind() == TwoViewLoss::kNTXent &&
-                    o.negatives().kind() == negatives::NegativeSampling::kAll &&
-                    o.tiled() != TiledMode::kOn;
-  if (rows) {
-    const int64_t n = z1.size(0);
-    return mean_over_ranks(
-        losses::functional::nt_xent_rows(
-            all1, all2, c.rank() * n, (c.rank() + 1) * n,
-            losses::NTXentOptions().temperature(o.temperature()).similarity(o.similarity())),
-        c);
+  const int64_t n = z1.size(0), begin = c.rank() * n, end = begin + n;
+  using negatives::NegativeSampling;
+  const auto sampling = o.negatives().kind();
+  if (o.tiled() != TiledMode::kOn) {
+    if (o.kind() == TwoViewLoss::kNTXent && sampling == NegativeSampling::kAll)
+      return mean_over_ranks(
+          losses::functional::nt_xent_rows(
+              all1, all2, begin, end,
+              losses::NTXentOptions().temperature(o.temperature()).similarity(o.similarity())),
+          c);
+    // The InfoNCE family scores this rank's anchors too, when every anchor enters the loss (a
+    // threshold or semi-hard sampler can leave anchors out, and the ranks' means would then
+    // weigh unequal counts equally).
+    const bool info_nce_family = o.kind() != TwoViewLoss::kSupCon && o.kind() != TwoViewLoss::kTriplet;
+    const bool every_anchor = sampling == NegativeSampling::kAll ||
+                              sampling == NegativeSampling::kRandom ||
+                              sampling == NegativeSampling::kHardest;
+    if (info_nce_family && every_anchor)
+      return mean_over_ranks(
+          symmetric_info_nce(all1, all2, info_nce_options(o), o.negatives(), begin, end), c);
   }
   // The whole batch's loss, the same on every rank: the gather's backward sums W copies of each
   // slice's gradient and the all-reduce divides by W again.

@@ -115,14 +115,24 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCLR) {
   EXPECT_GT(summary["comm_s"].get<double>(), 0.0);
 }
 
-TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_WholeBatchObjective) {
-  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
-  // Objectives other than plain NT-Xent score the whole global batch on every rank.
-  auto one = temp_dir("dist_dcl_one"), two = temp_dir("dist_dcl_two");
-  const std::vector<std::string> extra = {"loss.name=decoupled", "loss.decoupled_sigma=0.5"};
+/// One process against two, for SimCLR with these settings.
+void expect_two_train_as_one(const std::string& name, const std::vector<std::string>& extra) {
+  auto one = temp_dir("dist_" + name + "_one"), two = temp_dir("dist_" + name + "_two");
   ASSERT_EQ(wait_exit(spawn(args(one, false, kSteps, extra), one + ".log")), 0) << slurp(one + ".log");
   run_two(args(two, false, kSteps, extra), two);
   expect_same_training(one, two);
+}
+
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_InfoNCEFamily) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
+  // Each rank scores its own anchors, DCLW's weights normalised over the global batch.
+  expect_two_train_as_one("dclw", {"loss.name=decoupled", "loss.decoupled_sigma=0.5"});
+}
+
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_WholeBatchObjective) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
+  // Supervised contrastive (half the labels known, gathered) scores the whole batch on every rank.
+  expect_two_train_as_one("supcon", {"loss.name=supcon", "loss.label_fraction=0.5"});
 }
 
 TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SyncBatchNorm) {

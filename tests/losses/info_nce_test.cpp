@@ -303,3 +303,36 @@ TEST(InfoNCE, RejectsBadInput) {
   expect_error([&] { functional::info_nce(q, q, {}, {}, bad.unsqueeze(1)); },
                "per-query negatives contain NaN or Inf");
 }
+
+TEST(InfoNCE, AnchorRowsOfAPartitionAverageToTheWholeLoss) {
+  // Three processes' shares of the queries: the mean of their losses and the sum of their
+  // gradients' means is the whole loss's, for plain, debiased, hard-negative and DCLW, with
+  // in-batch keys and queries, a bank and per-query negatives all pooled.
+  torch::manual_seed(5);
+  auto q = torch::randn({6, 4}, torch::kDouble), k = torch::randn({6, 4}, torch::kDouble);
+  auto bank = torch::randn({5, 4}, torch::kDouble), per = torch::randn({6, 2, 4}, torch::kDouble);
+  const auto base = InfoNCEOptions().temperature(0.4).in_batch(true).in_batch_queries(true);
+  for (auto opts : {base, InfoNCEOptions(base).debias_tau_plus(0.1), InfoNCEOptions(base).hard_beta(1.0),
+                    InfoNCEOptions(base).decoupled(true).decoupled_sigma(0.5)}) {
+    auto q1 = q.clone().requires_grad_(true), k1 = k.clone().requires_grad_(true);
+    auto whole = functional::info_nce(q1, k1, opts, bank, per);
+    whole.loss.backward();
+    auto q2 = q.clone().requires_grad_(true), k2 = k.clone().requires_grad_(true);
+    at::Tensor mean = torch::zeros({}, torch::kDouble);
+    double top1 = 0;
+    for (int64_t r = 0; r < 3; ++r) {
+      auto part = functional::info_nce(q2, k2, InfoNCEOptions(opts).anchor_begin(2 * r).anchor_end(2 * r + 2),
+                                       bank, per);
+      mean = mean + part.loss / 3;
+      top1 += part.top1 / 3;
+    }
+    mean.backward();
+    EXPECT_NEAR(mean.item<double>(), whole.loss.item<double>(), 1e-12);
+    EXPECT_NEAR(top1, whole.top1, 1e-12);
+    EXPECT_TRUE(torch::allclose(q2.grad(), q1.grad(), 1e-10, 1e-12));
+    EXPECT_TRUE(torch::allclose(k2.grad(), k1.grad(), 1e-10, 1e-12));
+  }
+  contra::test_support::expect_error(
+      [&] { functional::info_nce(q, k, InfoNCEOptions(base).anchor_begin(4).anchor_end(4)); },
+      "InfoNCE anchor rows [4, 4) must be a non-empty range within [0, 6)");
+}

@@ -61,6 +61,12 @@ struct InfoNCEOptions {
   TORCH_ARG(bool, decoupled) = false;
   /// Decoupled: DCLW weighting width sigma >= 0 (default 0: unweighted DCL).
   TORCH_ARG(double, decoupled_sigma) = 0.0;
+  /// Score only queries [anchor_begin, anchor_end) (anchor_end -1: to the last); all queries and
+  /// keys stay candidates (in-batch negatives, DCLW's normalisation). With several processes each
+  /// scoring its own queries' rows, the mean of their losses is the whole batch's when every
+  /// row enters the loss (default: all rows).
+  TORCH_ARG(int64_t, anchor_begin) = 0;
+  TORCH_ARG(int64_t, anchor_end) = -1;
 };
 
 /// Each query's similarity to its positive and to its pooled negatives (before temperature).
@@ -79,6 +85,8 @@ namespace functional {
 /// queries whose positive scores at least as high as every candidate negative (before negative
 /// sampling, so that it stays comparable across samplers).
 /// negative_mask: optional [N, Nneg] bool over the pooled negatives, true = used.
+/// With an anchor range [b, e), N in the shapes of the result, the mask and per-query
+/// negatives' rows is e - b, and the mean runs over those rows.
 ContrastiveOutput info_nce(const at::Tensor& queries, const at::Tensor& keys,
                            const InfoNCEOptions& options = {}, const at::Tensor& bank = {},
                            const at::Tensor& per_query_negatives = {},

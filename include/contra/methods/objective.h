@@ -107,10 +107,12 @@ losses::ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& 
 losses::ContrastiveOutput mean_over_ranks(const losses::ContrastiveOutput& local, Collective& c);
 
 /// The two-view loss of the global batch when each rank holds a slice z1, z2 [n, d] (labels
-/// [n]). One process: two_view_loss. Several: the embeddings are gathered with gradient; NT-Xent
-/// over all negatives in the plain pass scores only this rank's 2n anchors against all 2G views
-/// (nt_xent_rows: 1/W of the work, memory O(n G)); the other objectives, and loss.tiled=on,
-/// score the whole global batch on every rank (exact, W times the loss's work). Either way
+/// [n]). One process: two_view_loss. Several: the embeddings are gathered with gradient; the
+/// InfoNCE family (nt_xent, debiased, hard_negative, decoupled) with a sampler that keeps every
+/// anchor (all, random, hardest) scores only this rank's 2n anchors against all 2G views (1/W
+/// of the work, memory O(n G)); supcon, triplet, the threshold and semi-hard samplers and
+/// loss.tiled=on score the whole global batch on every rank (exact, W times the loss's work).
+/// A random sampler draws other (equally distributed) subsets than one process would. Either way
 /// every rank returns the global loss value and diagnostics, and the averaged gradients equal
 /// one process's with the whole batch.
 losses::ContrastiveOutput global_two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
