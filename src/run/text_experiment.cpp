@@ -236,15 +236,18 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
                         {"data_wait", r.stats.data_wait},
                         {"pos_sim", r.diagnostics.positive_sim},
                         {"neg_sim", r.diagnostics.negative_sim},
-                        {"top1", r.diagnostics.top1}});
+                        {"top1", r.diagnostics.top1},
+                        {"skipped_steps", r.skipped_steps}});
   };
-  hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
+  hooks.on_checkpoint = [&](int64_t step, int64_t epoch, int64_t /*skipped*/) {
     train::save_checkpoint(dir.file("checkpoint.pt"), *model, optimizer.get(), {step, epoch, {}});
   };
   auto options = train::TrainerOptions(schedule)
                      .log_every(cfg.train.log_every)
                      .checkpoint_every(cfg.train.checkpoint_every)
-                     .interactive(isatty(fileno(stdout)) == 1);
+                     .interactive(isatty(fileno(stdout)) == 1)
+                     .nonfinite(train::nonfinite_policy_from_string(cfg.train.nonfinite))
+                     .max_skipped_steps(cfg.train.max_skipped_steps);
 
   RunResult result;
   result.dir = dir.path();
@@ -269,6 +272,7 @@ RunResult train_and_evaluate_text(const config::RunConfig& cfg, const std::strin
   summary["wall_s"] = result.train.wall_s;
   summary["pairs_per_s"] = result.train.pairs_per_s;
   summary["final_loss"] = result.train.final_loss;
+  summary["skipped_steps"] = result.train.skipped_steps;
   summary["data_wait_fraction"] = result.train.data_wait_fraction;
   summary["threads"] = threads;
   summary["device"] = cfg.device;
