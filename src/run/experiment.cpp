@@ -174,6 +174,10 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
   if (resume) {  // every rank reads the checkpoint (several machines: a shared run folder)
     start = checkpoints.load_latest(*model, optimizer.get());
     if (auto it = start.extra.find("rng_cpu"); it != start.extra.end()) train::set_cpu_rng_state(it->second);
+    // A CUDA run's dropout and shuffles draw on the GPU's generator; a checkpoint from a CPU run
+    // (or from before it was saved) has none, and the generator keeps its seed.
+    if (auto it = start.extra.find("rng_cuda"); it != start.extra.end() && device.is_cuda())
+      train::set_cuda_rng_state(device, it->second);
     if (auto it = start.extra.find("skipped_steps"); it != start.extra.end())
       start_skipped = it->second.item<int64_t>();
     if (lead) dir->keep_metrics_through(start.step);
@@ -266,6 +270,7 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
     if (!lead) return;
     train::CheckpointState state{step, epoch, {}};
     state.extra["rng_cpu"] = train::cpu_rng_state();
+    if (device.is_cuda()) state.extra["rng_cuda"] = train::cuda_rng_state(device);
     state.extra["skipped_steps"] = torch::tensor(skipped, torch::kLong);
     if (adaptive) {
       auto s = adaptive->state();

@@ -133,6 +133,32 @@ TEST(Checkpoint, RoundTripAndErrors) {
   }
 }
 
+TEST(Checkpoint, CpuRandomStateRoundTrips) {
+  torch::manual_seed(3);
+  const auto state = cpu_rng_state();
+  const auto first = torch::rand({4});
+  EXPECT_FALSE(torch::equal(torch::rand({4}), first));
+  set_cpu_rng_state(state);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), first));
+}
+
+// Through a checkpoint file, as a resumed CUDA run restores it ("rng_cuda").
+TEST(Checkpoint, CudaRandomStateRoundTrips_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const c10::Device cuda(c10::kCUDA);
+  torch::manual_seed(3);
+  torch::nn::Linear model(3, 2);
+  CheckpointState state{1, 0, {}};
+  state.extra["rng_cuda"] = cuda_rng_state(cuda);
+  const auto first = torch::rand({4}, torch::TensorOptions().device(cuda));
+  std::string path = testing::TempDir() + "/contra_rng_" + std::to_string(getpid()) + ".pt";
+  save_checkpoint(path, *model, nullptr, state);
+  EXPECT_FALSE(torch::equal(torch::rand({4}, first.options()), first));
+  set_cuda_rng_state(cuda, load_checkpoint(path, *model, nullptr).extra.at("rng_cuda"));
+  EXPECT_TRUE(torch::equal(torch::rand({4}, first.options()), first));
+  std::remove(path.c_str());
+}
+
 namespace {
 
 /// What goes wrong at a step: kLoss adds NaN to the loss (its gradient stays finite);
