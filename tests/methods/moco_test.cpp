@@ -93,7 +93,7 @@ TEST(MoCo, RejectsBadSettings) {
   expect_error([] { make(options().momentum(-0.1)); }, "moco.momentum must be in [0, 1], got -0.1");
   auto v = torch::randn({4, 1, 12, 12});
   expect_error([&] { make(options(2, 6))->forward(v, v); },
-               "moco.queue_size (6) must be >= the keys enqueued per step (8 = batch 4 x 2 views)");
+               "moco.queue_size (6) must be >= the keys enqueued per step (8 = global batch 4 x 2 views)");
   expect_error([&] { make(options(0))->forward(v, v); },
                "moco.shuffle_bn needs model.encode_chunk in [1, batch), got encode_chunk 0 with batch 4");
   auto triplet = options();
