@@ -263,6 +263,17 @@ TEST(Trainer, SkipDropsTheStepCountsItAndGoesOn) {
   EXPECT_TRUE(std::isfinite(summary.final_loss));
 }
 
+// A run whose every step was skipped has no final loss to report (not 0).
+TEST(Trainer, FinalLossIsNaNWhenEveryStepWasSkipped) {
+  ToyRun run;
+  run.poison = [](int64_t) { return Poison::kLoss; };
+  auto summary = run.fit(ToyRun::options().nonfinite(NonFinitePolicy::kSkip));
+  EXPECT_EQ(summary.skipped_steps, 6);
+  EXPECT_TRUE(run.stepped.empty());
+  EXPECT_TRUE(std::isnan(summary.final_loss));
+  EXPECT_TRUE(torch::equal(run.model->weight, run.weight_before[0]));
+}
+
 TEST(Trainer, SkipStopsPastTheLimitCountingResumedSkips) {
   ToyRun run;
   run.poison = [](int64_t s) { return s == 2 || s == 4 ? Poison::kLoss : Poison::kNone; };

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -62,7 +63,8 @@ struct TrainSummary {
   int64_t steps = 0;
   double wall_s = 0;       ///< training loop time
   double pairs_per_s = 0;  ///< over the whole loop
-  double final_loss = 0;
+  /// Loss of the last step that updated the model; NaN (null in summary.json) when none did.
+  double final_loss = std::numeric_limits<double>::quiet_NaN();
   double data_wait_fraction = 0;  ///< share of the loop spent waiting for augmented batches
   bool interrupted = false;       ///< stopped early by options.stop (after a checkpoint)
   int64_t skipped_steps = 0;      ///< steps skipped for a non-finite value, resumed parts included
