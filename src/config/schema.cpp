@@ -291,6 +291,8 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
   f.push_back(number<int64_t>("train.keep_checkpoints", REF(train.keep_checkpoints), at_least(1), "newest checkpoint-<step>.pt files kept"));
   f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
+  f.push_back(text("train.nonfinite", REF(train.nonfinite), {"stop", "skip"}, "a NaN or infinite loss or gradient stops the run, or skips the step (no update)"));
+  f.push_back(number<int64_t>("train.max_skipped_steps", REF(train.max_skipped_steps), kNonNeg, "train.nonfinite=skip: steps skipped in the whole run before it stops"));
 
   f.push_back(number<double>("dist.timeout_s", REF(dist.timeout_s), Range{0.1, 86400}, "several processes: seconds to wait for the other ranks before stopping"));
   f.push_back(flag("dist.sync_bn", REF(dist.sync_bn), "several processes: batch norm with every rank's batch statistics"));

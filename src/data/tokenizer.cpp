@@ -30,6 +30,23 @@ struct Spm {
   decltype(&contra_spm_train) train;
 };
 
+/// dlopen with RTLD_DEEPBIND (without it SentencePiece binds to LibTorch's libprotobuf and fails
+/// a protobuf CHECK). AddressSanitizer's dlopen interceptor aborts on that flag
+/// (google/sanitizers#611: a deep-bound library may bypass the sanitizer's malloc), so a sanitized
+/// build (scripts/sanitize.sh) calls glibc's own dlopen; there the shim links the sanitizer
+/// runtimes first, which keeps SentencePiece on the sanitizer's allocator (CMakeLists.txt).
+void* dlopen_deep(const char* path) {
+  constexpr int kFlags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+#ifdef __SANITIZE_ADDRESS__
+  using Dlopen = void* (*)(const char*, int);
+  void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+  auto real = libc ? reinterpret_cast<Dlopen>(dlsym(libc, "dlopen")) : nullptr;
+  return real ? real(path, kFlags) : nullptr;
+#else
+  return dlopen(path, kFlags);
+#endif
+}
+
 std::vector<std::string> library_candidates() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("CONTRA_SPM_LIBRARY")) out.push_back(env);
@@ -54,9 +71,10 @@ const Spm& spm() {
         tried += "\n  " + path + ": not found";
         continue;
       }
-      handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      handle = dlopen_deep(path.c_str());
       if (handle) break;
-      tried += "\n  " + path + ": " + dlerror();
+      const char* why = dlerror();  // null if nothing was recorded
+      tried += "\n  " + path + ": " + (why ? why : "cannot be opened");
     }
     if (!handle) {
       error = "cannot load libcontra_spm.so (SentencePiece; set CONTRA_SPM_LIBRARY to its path):" + tried;

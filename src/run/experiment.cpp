@@ -171,9 +171,16 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
   model->to(device);
   auto optimizer = train::make_optimizer(model->trainable_parameters(), optimizer_options(cfg));
   train::CheckpointState start;
+  int64_t start_skipped = 0;  // steps skipped for non-finite values before the checkpoint
   if (resume) {  // every rank reads the checkpoint (several machines: a shared run folder)
     start = checkpoints.load_latest(*model, optimizer.get());
     if (auto it = start.extra.find("rng_cpu"); it != start.extra.end()) train::set_cpu_rng_state(it->second);
+    // A CUDA run's dropout and shuffles draw on the GPU's generator; a checkpoint from a CPU run
+    // (or from before it was saved) has none, and the generator keeps its seed.
+    if (auto it = start.extra.find("rng_cuda"); it != start.extra.end() && device.is_cuda())
+      train::set_cuda_rng_state(device, it->second);
+    if (auto it = start.extra.find("skipped_steps"); it != start.extra.end())
+      start_skipped = it->second.item<int64_t>();
     if (lead) dir->keep_metrics_through(start.step);
   }
   std::optional<dist::GradientReducer> reducer;
@@ -251,7 +258,8 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
                            {"pos_sim", r.diagnostics.positive_sim},
                            {"neg_sim", r.diagnostics.negative_sim},
                            {"top1", r.diagnostics.top1},
-                           {"active", r.diagnostics.active}};
+                           {"active", r.diagnostics.active},
+                           {"skipped_steps", r.skipped_steps}};
     // The beta that the next step uses (hard_negative runs, fixed or adaptive).
     if (model->objective().kind() == methods::TwoViewLoss::kHardNegative)
       line["hard_beta"] = model->objective().hard_beta();
@@ -259,11 +267,13 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
     if (group) line["comm_s"] = group->comm_seconds();
     dir->append_metrics(line);
   };
-  hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
+  hooks.on_checkpoint = [&](int64_t step, int64_t epoch, int64_t skipped) {
     if (group) dist::average_buffers(*model, *group);
     if (!lead) return;
     train::CheckpointState state{step, epoch, {}};
     state.extra["rng_cpu"] = train::cpu_rng_state();
+    if (device.is_cuda()) state.extra["rng_cuda"] = train::cuda_rng_state(device);
+    state.extra["skipped_steps"] = torch::tensor(skipped, torch::kLong);
     if (adaptive) {
       auto s = adaptive->state();
       state.extra["adaptive"] = torch::tensor(s, torch::kDouble);
@@ -278,7 +288,10 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
                      .start_step(start.step)
                      .stop(&stop.flag())
                      .world_size(world)
-                     .quiet(!lead);
+                     .quiet(!lead)
+                     .nonfinite(train::nonfinite_policy_from_string(cfg.train.nonfinite))
+                     .max_skipped_steps(cfg.train.max_skipped_steps)
+                     .start_skipped_steps(start_skipped);
 
   RunResult result;
   result.dir = path;
@@ -310,6 +323,7 @@ RunResult train_in(const config::RunConfig& cfg, std::optional<RunDir> dir, cons
   summary["wall_s"] = result.train.wall_s;
   summary["pairs_per_s"] = result.train.pairs_per_s;
   summary["final_loss"] = result.train.final_loss;
+  summary["skipped_steps"] = result.train.skipped_steps;
   summary["data_wait_fraction"] = result.train.data_wait_fraction;
   summary["threads"] = threads;
   summary["device"] = cfg.device;

@@ -196,10 +196,13 @@ RunResult train_text_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
   methods::SimCSE model = make_model(cfg, vocab, device);
   auto optimizer = train::make_optimizer(model->parameters(), optimizer_options(cfg));
   train::CheckpointState start;
+  int64_t start_skipped = 0;  // steps skipped for non-finite values before the checkpoint
   if (resume) {
     start = checkpoints.load_latest(*model, optimizer.get());
     // Dropout is SimCSE's noise: its generator continues where the checkpoint left it.
     if (auto it = start.extra.find("rng_cpu"); it != start.extra.end()) train::set_cpu_rng_state(it->second);
+    if (auto it = start.extra.find("skipped_steps"); it != start.extra.end())
+      start_skipped = it->second.item<int64_t>();
     dir.keep_metrics_through(start.step);
   }
   auto loader_options = data::TextLoaderOptions(cfg.train.batch_size)
@@ -250,11 +253,13 @@ RunResult train_text_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
                         {"data_wait", r.stats.data_wait},
                         {"pos_sim", r.diagnostics.positive_sim},
                         {"neg_sim", r.diagnostics.negative_sim},
-                        {"top1", r.diagnostics.top1}});
+                        {"top1", r.diagnostics.top1},
+                        {"skipped_steps", r.skipped_steps}});
   };
-  hooks.on_checkpoint = [&](int64_t step, int64_t epoch) {
+  hooks.on_checkpoint = [&](int64_t step, int64_t epoch, int64_t skipped) {
     train::CheckpointState state{step, epoch, {}};
     state.extra["rng_cpu"] = train::cpu_rng_state();
+    state.extra["skipped_steps"] = torch::tensor(skipped, torch::kLong);
     checkpoints.save(*model, optimizer.get(), state);
   };
   StopOnSignal stop;
@@ -263,7 +268,10 @@ RunResult train_text_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
                      .checkpoint_every(cfg.train.checkpoint_every)
                      .interactive(isatty(fileno(stdout)) == 1)
                      .start_step(start.step)
-                     .stop(&stop.flag());
+                     .stop(&stop.flag())
+                     .nonfinite(train::nonfinite_policy_from_string(cfg.train.nonfinite))
+                     .max_skipped_steps(cfg.train.max_skipped_steps)
+                     .start_skipped_steps(start_skipped);
 
   RunResult result;
   result.dir = dir.path();
@@ -297,6 +305,7 @@ RunResult train_text_in(const config::RunConfig& cfg, RunDir dir, bool resume) {
   summary["wall_s"] = result.train.wall_s;
   summary["pairs_per_s"] = result.train.pairs_per_s;
   summary["final_loss"] = result.train.final_loss;
+  summary["skipped_steps"] = result.train.skipped_steps;
   summary["data_wait_fraction"] = result.train.data_wait_fraction;
   summary["threads"] = threads;
   summary["device"] = cfg.device;

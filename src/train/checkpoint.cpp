@@ -21,6 +21,22 @@ void set_cpu_rng_state(const at::Tensor& state) {
   gen.set_state(state);
 }
 
+// Context::defaultGenerator(Device) is the same call in LibTorch 1.13 and 2.x; a CPU-only build
+// compiles it and throws at run time, which only a CUDA run reaches.
+at::Tensor cuda_rng_state(const c10::Device& device) {
+  TORCH_INTERNAL_ASSERT(device.is_cuda(), "cuda_rng_state needs a CUDA device, got ", device);
+  auto gen = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_cuda_rng_state(const c10::Device& device, const at::Tensor& state) {
+  TORCH_INTERNAL_ASSERT(device.is_cuda(), "set_cuda_rng_state needs a CUDA device, got ", device);
+  auto gen = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
 void save_checkpoint(const std::string& path, torch::nn::Module& model, const Optimizer* optimizer,
                      const CheckpointState& state) {
   torch::serialize::OutputArchive archive;

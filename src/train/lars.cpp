@@ -36,6 +36,12 @@ void Lars::zero_grad() {
       if (p.grad().defined()) p.mutable_grad() = at::Tensor();
 }
 
+std::vector<at::Tensor> Lars::parameters() const {
+  std::vector<at::Tensor> out = groups_.decay;
+  out.insert(out.end(), groups_.no_decay.begin(), groups_.no_decay.end());
+  return out;
+}
+
 void Lars::save(torch::serialize::OutputArchive& archive) const {
   for (size_t i = 0; i < velocity_decay_.size(); ++i)
     archive.write("lars_v_decay_" + std::to_string(i), velocity_decay_[i], /*is_buffer=*/true);

@@ -36,6 +36,12 @@ class TorchOptimizer final : public Optimizer {
   void set_lr(double lr) override {
     for (auto& group : opt_.param_groups()) static_cast<TorchOptions&>(group.options()).lr(lr);
   }
+  std::vector<at::Tensor> parameters() const override {
+    std::vector<at::Tensor> out;
+    for (const auto& group : opt_.param_groups())
+      out.insert(out.end(), group.params().begin(), group.params().end());
+    return out;
+  }
   void save(torch::serialize::OutputArchive& archive) const override { opt_.save(archive); }
   void load(torch::serialize::InputArchive& archive) override { opt_.load(archive); }
 

@@ -3,12 +3,48 @@
 #include <chrono>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/core/names.h"
 
 namespace contra::train {
+
+NonFinitePolicy nonfinite_policy_from_string(const std::string& name) {
+  static const NameTable<NonFinitePolicy, 2> kNames = {{"stop", NonFinitePolicy::kStop},
+                                                       {"skip", NonFinitePolicy::kSkip}};
+  return from_name(kNames, name, "train.nonfinite policy");
+}
+
+namespace {
+
+/// True when every defined tensor is free of NaN and infinity: a reduction per tensor on the
+/// device, stacked, and a single sync (not one .item() per parameter).
+bool all_finite(const std::vector<at::Tensor>& tensors) {
+  std::vector<at::Tensor> ok;
+  for (const auto& t : tensors)
+    if (t.defined()) ok.push_back(t.isfinite().all());
+  return ok.empty() || torch::stack(ok).all().item<bool>();
+}
+
+std::vector<at::Tensor> gradients(const std::vector<at::Tensor>& params) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : params) out.push_back(p.grad());
+  return out;
+}
+
+/// The name of the first floating-point buffer (batch-norm statistics, queues) holding a NaN or
+/// an infinity; empty when none. Only called after a skipped step.
+std::string nonfinite_buffer(const torch::nn::Module& model) {
+  for (const auto& b : model.named_buffers())
+    if (b.value().is_floating_point() && !all_finite({b.value()})) return b.key();
+  return "";
+}
+
+}  // namespace
 
 TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& optimizer,
                  const TrainerOptions& options, const TrainerHooks& hooks) {
@@ -26,10 +62,21 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
   TORCH_CHECK(options.start_step() >= 0 && options.start_step() <= total,
               "start_step ", options.start_step(), " outside [0, ", total, "]");
   int64_t last_checkpoint = options.start_step();  // 0: none yet
+  int64_t skipped = options.start_skipped_steps();
   auto checkpoint = [&](int64_t done, int64_t epoch) {
     if (!hooks.on_checkpoint) return;
-    hooks.on_checkpoint(done, epoch);
+    hooks.on_checkpoint(done, epoch, skipped);
     last_checkpoint = done;
+  };
+  TORCH_CHECK(options.max_skipped_steps() >= 0, "max_skipped_steps must be >= 0");
+  const std::vector<at::Tensor> params = optimizer.parameters();
+  auto diverged = [&](int64_t at_step, double lr, const std::string& what,
+                      const std::string& detail) {
+    return Error(c10::str("training diverged: ", what, " at step ", at_step, " (lr ", lr, ")",
+                          detail, "; lower optim.lr or raise loss.temperature; ",
+                          last_checkpoint > 0 ? "the last checkpoint is from step " +
+                                                    std::to_string(last_checkpoint)
+                                              : std::string("no checkpoint was written yet")));
   };
   int64_t step = options.start_step();
   for (; step < total; ++step) {
@@ -38,16 +85,40 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
     optimizer.zero_grad();
     StepOutput s = source.next();
     const double loss = s.output.loss.item<double>();
-    CONTRA_CHECK(std::isfinite(loss), "training diverged: loss is ", loss, " at step ", step + 1,
-                 " (lr ", lr, "); lower optim.lr or raise loss.temperature; ",
-                 last_checkpoint > 0 ? "the last checkpoint is from step " + std::to_string(last_checkpoint)
-                                     : std::string("no checkpoint was written yet"));
+    const bool loss_finite = std::isfinite(loss);
     if (!source.backward_done) s.output.loss.backward();
+    if (!loss_finite) {  // the gradient average (after_backward) carries the news to every process
+      torch::NoGradGuard no_grad;
+      for (const auto& g : gradients(params))
+        if (g.defined()) g.fill_(std::numeric_limits<double>::quiet_NaN());
+    }
     if (hooks.after_backward) hooks.after_backward();
-    optimizer.step();
-    if (hooks.after_step) hooks.after_step(step + 1, s.output);
+    const bool finite = loss_finite && all_finite(gradients(params));
+    if (!finite) {
+      std::string what = loss_finite ? c10::str("a gradient is not finite (loss ", loss, ")")
+                                     : c10::str("loss is ", loss);
+      if (loss_finite && options.world_size() > 1)
+        what += " after averaging over the processes (a process whose loss is not finite makes it so)";
+      if (options.nonfinite() == NonFinitePolicy::kStop) throw diverged(step + 1, lr, what, "");
+      if (skipped >= options.max_skipped_steps())
+        throw diverged(step + 1, lr, what, c10::str(", after train.max_skipped_steps (",
+                                                    options.max_skipped_steps(), ") skipped steps"));
+      ++skipped;
+      optimizer.zero_grad();  // drop the step's gradients: no update
+      const std::string buffer = nonfinite_buffer(model);
+      if (!buffer.empty())
+        throw diverged(step + 1, lr, what, "; the step was skipped, but its forward pass left a "
+                                           "non-finite value in buffer '" + buffer + "'");
+      if (!options.quiet())
+        std::fprintf(stderr, "contra: step %lld skipped: %s (%lld of at most %lld)\n",
+                     (long long)(step + 1), what.c_str(), (long long)skipped,
+                     (long long)options.max_skipped_steps());
+    } else {
+      optimizer.step();
+      if (hooks.after_step) hooks.after_step(step + 1, s.output);
+      summary.final_loss = loss;
+    }
     pairs += s.pairs * options.world_size();
-    summary.final_loss = loss;
 
     const int64_t done = step + 1;
     const bool last = done == total;
@@ -63,6 +134,7 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
       rec.stats.pairs_per_s = pairs / elapsed;
       rec.stats.data_wait = (waited() - wait_at_start) / elapsed;
       rec.diagnostics = s.output;
+      rec.skipped_steps = skipped;
       progress.update(rec.stats);
       if ((done % options.log_every() == 0 || last) && hooks.on_log) hooks.on_log(rec);
     }
@@ -79,6 +151,7 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
   }
   progress.finish();
   summary.steps = step;
+  summary.skipped_steps = skipped;
   summary.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.pairs_per_s = summary.wall_s > 0 ? pairs / summary.wall_s : 0;
   summary.data_wait_fraction = summary.wall_s > 0 ? (waited() - wait_at_start) / summary.wall_s : 0;

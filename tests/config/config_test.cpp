@@ -184,6 +184,28 @@ TEST(Config, TiledLossAndGradCacheKeys) {
             std::string::npos);
 }
 
+TEST(Config, NonFiniteStepKeys) {
+  EXPECT_EQ(load("").train.nonfinite, "stop");
+  EXPECT_EQ(load("").train.max_skipped_steps, 10);
+  auto c = load("", {"train.nonfinite=skip", "train.max_skipped_steps=0"});
+  EXPECT_EQ(c.train.nonfinite, "skip");
+  EXPECT_EQ(c.train.max_skipped_steps, 0);
+  EXPECT_NE(error_of("", {"train.nonfinite=ignore"})
+                .find("train.nonfinite: unknown value 'ignore'; valid: stop, skip"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.nonfinite=[skip]"})
+                .find("train.nonfinite: expected a string, got a list"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.max_skipped_steps=-1"})
+                .find("train.max_skipped_steps must be >= 0, got -1"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"train.max_skipped_steps=2.5"})
+                .find("train.max_skipped_steps: expected an integer, got '2.5'"),
+            std::string::npos);
+  EXPECT_NE(error_of("train:\n  max_skiped_steps: 3\n").find("did you mean 'train.max_skipped_steps'?"),
+            std::string::npos);
+}
+
 // Found by fuzz/fuzz_config (round trip): to_yaml printed infinity as 'inf', which YAML does not
 // read back, so a run folder's config.yaml could not be loaded again. Non-finite numbers are
 // now refused like out-of-range ones.

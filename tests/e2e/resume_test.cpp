@@ -59,6 +59,10 @@ std::vector<std::pair<std::string, torch::Tensor>> final_state(const std::string
   auto model = run::make_method(cfg, 1);
   auto st = run::Checkpoints(dir, cfg.train.keep_checkpoints).load_latest(*model, nullptr);
   EXPECT_EQ(st.step, 48);
+  // A CPU run saves the CPU generator and no CUDA one; no step was skipped.
+  EXPECT_EQ(st.extra.count("rng_cpu"), 1u);
+  EXPECT_EQ(st.extra.count("rng_cuda"), 0u);
+  EXPECT_EQ(st.extra.count("skipped_steps") ? st.extra.at("skipped_steps").item<int64_t>() : -1, 0);
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value().clone());
   for (const auto& b : model->named_buffers()) out.emplace_back(b.key(), b.value().clone());

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 #include "contra/train/optimizer.h"
 #include "contra/train/progress.h"
 #include "contra/train/schedule.h"
+#include "contra/train/trainer.h"
+
+#include "../support/expect_error.h"
 
 using namespace contra::train;
 
@@ -127,4 +131,211 @@ TEST(Checkpoint, RoundTripAndErrors) {
   } catch (const contra::Error& e) {
     EXPECT_NE(std::string(e.what()).find("is corrupt"), std::string::npos) << e.what();
   }
+}
+
+TEST(Checkpoint, CpuRandomStateRoundTrips) {
+  torch::manual_seed(3);
+  const auto state = cpu_rng_state();
+  const auto first = torch::rand({4});
+  EXPECT_FALSE(torch::equal(torch::rand({4}), first));
+  set_cpu_rng_state(state);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), first));
+}
+
+// Through a checkpoint file, as a resumed CUDA run restores it ("rng_cuda").
+TEST(Checkpoint, CudaRandomStateRoundTrips_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const c10::Device cuda(c10::kCUDA);
+  torch::manual_seed(3);
+  torch::nn::Linear model(3, 2);
+  CheckpointState state{1, 0, {}};
+  state.extra["rng_cuda"] = cuda_rng_state(cuda);
+  const auto first = torch::rand({4}, torch::TensorOptions().device(cuda));
+  std::string path = testing::TempDir() + "/contra_rng_" + std::to_string(getpid()) + ".pt";
+  save_checkpoint(path, *model, nullptr, state);
+  EXPECT_FALSE(torch::equal(torch::rand({4}, first.options()), first));
+  set_cuda_rng_state(cuda, load_checkpoint(path, *model, nullptr).extra.at("rng_cuda"));
+  EXPECT_TRUE(torch::equal(torch::rand({4}, first.options()), first));
+  std::remove(path.c_str());
+}
+
+namespace {
+
+/// What goes wrong at a step: kLoss adds NaN to the loss (its gradient stays finite);
+/// kGradient adds sqrt(w - w) = 0, whose gradient at 0 is infinite (the loss stays finite).
+enum class Poison { kNone, kLoss, kGradient };
+
+/// A linear model trained on a fixed batch with loss mean((x W^T)^2), through fit(StepSource),
+/// recording what the loop does.
+struct ToyRun {
+  torch::nn::Linear model{nullptr};
+  std::unique_ptr<Optimizer> optimizer;
+  std::function<Poison(int64_t)> poison = [](int64_t) { return Poison::kNone; };
+  std::vector<torch::Tensor> weight_before;  ///< the weight as each step (1-based) starts
+  std::vector<int64_t> stepped;              ///< steps after_step saw
+  std::vector<int64_t> logged_skipped;       ///< skipped_steps of each on_log record
+  std::vector<std::pair<int64_t, int64_t>> checkpoints;  ///< (step, skipped_steps)
+
+  ToyRun() {
+    torch::manual_seed(0);
+    model = torch::nn::Linear(3, 2);
+    optimizer = make_optimizer(model->parameters(), OptimizerOptions(OptimizerKind::kSGD).lr(0.1));
+  }
+  /// Six steps at a constant lr 0.1 (so messages can pin it), logged each step.
+  static TrainerOptions options() {
+    return TrainerOptions(ScheduleOptions(0.1, 6).min_lr_ratio(1.0)).log_every(1).quiet(true);
+  }
+  TrainSummary fit(const TrainerOptions& options, TrainerHooks hooks = {}) {
+    const auto x = torch::randn({8, 3});
+    int64_t step = 0;
+    StepSource source;
+    source.next = [&] {
+      ++step;
+      weight_before.push_back(model->weight.detach().clone());
+      auto loss = model->forward(x).pow(2).mean();
+      if (poison(step) == Poison::kLoss) loss = loss + std::numeric_limits<double>::quiet_NaN();
+      if (poison(step) == Poison::kGradient)
+        loss = loss + torch::sqrt(model->weight - model->weight.detach()).sum();
+      StepOutput s;
+      s.output.loss = loss;
+      s.pairs = x.size(0);
+      return s;
+    };
+    hooks.after_step = [&](int64_t done, const contra::losses::ContrastiveOutput&) {
+      stepped.push_back(done);
+    };
+    hooks.on_log = [&](const StepRecord& r) { logged_skipped.push_back(r.skipped_steps); };
+    hooks.on_checkpoint = [&](int64_t done, int64_t, int64_t skipped) {
+      checkpoints.emplace_back(done, skipped);
+    };
+    return contra::train::fit(*model, source, *optimizer, options, hooks);
+  }
+};
+
+}  // namespace
+
+TEST(Trainer, NonFiniteLossStopsNamingTheStepAndTheLastCheckpoint) {
+  ToyRun run;
+  run.poison = [](int64_t s) { return s == 3 ? Poison::kLoss : Poison::kNone; };
+  contra::test_support::expect_error(
+      [&] { run.fit(ToyRun::options().checkpoint_every(2)); },
+      "training diverged: loss is nan at step 3 (lr 0.1); lower optim.lr or raise "
+      "loss.temperature; the last checkpoint is from step 2");
+  EXPECT_EQ(run.stepped, (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(torch::equal(run.model->weight, run.weight_before[2]));  // step 3 made no update
+}
+
+TEST(Trainer, NonFiniteGradientStopsThoughTheLossIsFinite) {
+  ToyRun run;
+  run.poison = [](int64_t s) { return s == 2 ? Poison::kGradient : Poison::kNone; };
+  std::string message = "(no error)";
+  try {
+    run.fit(ToyRun::options());
+  } catch (const contra::Error& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message.rfind("training diverged: a gradient is not finite (loss ", 0), 0u) << message;
+  EXPECT_NE(message.find(") at step 2 (lr 0.1); lower optim.lr or raise loss.temperature; no "
+                         "checkpoint was written yet"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(run.stepped, (std::vector<int64_t>{1}));
+  EXPECT_TRUE(torch::equal(run.model->weight, run.weight_before[1]));
+}
+
+TEST(Trainer, SkipDropsTheStepCountsItAndGoesOn) {
+  ToyRun run;
+  run.poison = [](int64_t s) {
+    return s == 2 ? Poison::kLoss : s == 4 ? Poison::kGradient : Poison::kNone;
+  };
+  auto summary = run.fit(ToyRun::options().checkpoint_every(3).nonfinite(NonFinitePolicy::kSkip));
+  EXPECT_EQ(summary.steps, 6);
+  EXPECT_EQ(summary.skipped_steps, 2);
+  EXPECT_EQ(run.stepped, (std::vector<int64_t>{1, 3, 5, 6}));  // no after_step for skipped steps
+  EXPECT_EQ(run.logged_skipped, (std::vector<int64_t>{0, 1, 1, 2, 2, 2}));
+  EXPECT_EQ(run.checkpoints, (std::vector<std::pair<int64_t, int64_t>>{{3, 1}, {6, 2}}));
+  ASSERT_EQ(run.weight_before.size(), 6u);
+  EXPECT_FALSE(torch::equal(run.weight_before[1], run.weight_before[0]));  // a normal step moves
+  EXPECT_TRUE(torch::equal(run.weight_before[2], run.weight_before[1]));   // step 2: no update
+  EXPECT_TRUE(torch::equal(run.weight_before[4], run.weight_before[3]));   // step 4: no update
+  EXPECT_FALSE(torch::equal(run.model->weight, run.weight_before[5]));
+  EXPECT_TRUE(run.model->weight.isfinite().all().item<bool>());
+  EXPECT_TRUE(std::isfinite(summary.final_loss));
+}
+
+// A run whose every step was skipped has no final loss to report (not 0).
+TEST(Trainer, FinalLossIsNaNWhenEveryStepWasSkipped) {
+  ToyRun run;
+  run.poison = [](int64_t) { return Poison::kLoss; };
+  auto summary = run.fit(ToyRun::options().nonfinite(NonFinitePolicy::kSkip));
+  EXPECT_EQ(summary.skipped_steps, 6);
+  EXPECT_TRUE(run.stepped.empty());
+  EXPECT_TRUE(std::isnan(summary.final_loss));
+  EXPECT_TRUE(torch::equal(run.model->weight, run.weight_before[0]));
+}
+
+TEST(Trainer, SkipStopsPastTheLimitCountingResumedSkips) {
+  ToyRun run;
+  run.poison = [](int64_t s) { return s == 2 || s == 4 ? Poison::kLoss : Poison::kNone; };
+  contra::test_support::expect_error(
+      [&] {
+        run.fit(ToyRun::options()
+                    .checkpoint_every(1)
+                    .nonfinite(NonFinitePolicy::kSkip)
+                    .max_skipped_steps(2)
+                    .start_skipped_steps(1));  // one skipped before a resume
+      },
+      "training diverged: loss is nan at step 4 (lr 0.1), after train.max_skipped_steps (2) "
+      "skipped steps; lower optim.lr or raise loss.temperature; the last checkpoint is from step 3");
+  EXPECT_EQ(run.stepped, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(run.checkpoints.back(), (std::pair<int64_t, int64_t>{3, 2}));
+}
+
+// A NaN batch poisons batch-norm's running statistics in the forward pass: skipping the update
+// cannot undo that, so the run stops.
+TEST(Trainer, SkipStopsWhenTheForwardPassPoisonedABuffer) {
+  torch::manual_seed(0);
+  torch::nn::Sequential model(torch::nn::Linear(3, 2), torch::nn::BatchNorm1d(2));
+  auto optimizer = make_optimizer(model->parameters(), OptimizerOptions(OptimizerKind::kSGD));
+  int64_t step = 0;
+  StepSource source;
+  source.next = [&] {
+    auto x = torch::randn({8, 3});
+    if (++step == 2) x[0][0] = std::numeric_limits<float>::quiet_NaN();
+    StepOutput s;
+    s.output.loss = model->forward(x).pow(2).mean();
+    return s;
+  };
+  contra::test_support::expect_error(
+      [&] { fit(*model, source, *optimizer, ToyRun::options().nonfinite(NonFinitePolicy::kSkip), {}); },
+      "loss is nan at step 2 (lr 0.1); the step was skipped, but its forward pass left a "
+      "non-finite value in buffer '1.running_mean'");
+}
+
+// Several processes: a process whose loss is not finite fills its gradients with NaN before
+// after_backward (the gradient average), so that every process sees it and decides alike.
+TEST(Trainer, NonFiniteLossReachesTheGradientAverage) {
+  ToyRun run;
+  run.poison = [](int64_t s) { return s == 2 ? Poison::kLoss : Poison::kNone; };
+  std::vector<bool> finite_at_average;
+  TrainerHooks hooks;
+  hooks.after_backward = [&] {
+    finite_at_average.push_back(run.model->weight.grad().isfinite().all().item<bool>() &&
+                                run.model->bias.grad().isfinite().all().item<bool>());
+  };
+  run.fit(ToyRun::options().nonfinite(NonFinitePolicy::kSkip), hooks);
+  EXPECT_EQ(finite_at_average, (std::vector<bool>{true, false, true, true, true, true}));
+
+  // The other side: this process's loss is finite, the averaged gradient is not.
+  ToyRun other;
+  TrainerHooks average;
+  int64_t calls = 0;
+  average.after_backward = [&] {
+    if (++calls == 3) other.model->weight.mutable_grad()[0][0] = std::nan("");
+  };
+  contra::test_support::expect_error(
+      [&] { other.fit(ToyRun::options().world_size(2), average); },
+      ") after averaging over the processes (a process whose loss is not finite makes it so) at "
+      "step 3 (lr 0.1)");
+  EXPECT_EQ(other.stepped, (std::vector<int64_t>{1, 2}));
 }

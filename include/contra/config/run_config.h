@@ -121,6 +121,8 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;  ///< steps; 0 = only at the end
   int64_t keep_checkpoints = 2;  ///< checkpoint-<step>.pt files kept (the newest)
   bool grad_cache = false;  ///< gradient cache: embed without graph, back-propagate per chunk
+  std::string nonfinite = "stop";  ///< stop | skip: what a NaN or infinite loss or gradient does
+  int64_t max_skipped_steps = 10;  ///< nonfinite=skip: skips allowed in the whole run
 };
 
 struct EvalConfig {

@@ -21,6 +21,11 @@ struct CheckpointState {
 at::Tensor cpu_rng_state();
 void set_cpu_rng_state(const at::Tensor& state);
 
+/// The default CUDA random generator's state of `device` (a CUDA device; index -1 = the current
+/// one), and setting it back. Throws where LibTorch was built without CUDA.
+at::Tensor cuda_rng_state(const c10::Device& device);
+void set_cuda_rng_state(const c10::Device& device, const at::Tensor& state);
+
 /// Writes model (parameters and buffers), optimizer state and progress to `path` atomically:
 /// a temporary file in the same folder, then rename, so a crash never leaves a half file.
 /// optimizer may be null (model only).

@@ -16,6 +16,7 @@ class Lars final : public Optimizer {
   void step() override;
   void zero_grad() override;
   void set_lr(double lr) override { lr_ = lr; }
+  std::vector<at::Tensor> parameters() const override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 

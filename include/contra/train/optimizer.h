@@ -48,6 +48,8 @@ class Optimizer {
   virtual void step() = 0;
   virtual void zero_grad() = 0;
   virtual void set_lr(double lr) = 0;
+  /// The parameters it updates (the trainer checks their gradients before each step).
+  virtual std::vector<at::Tensor> parameters() const = 0;
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;
   virtual void load(torch::serialize::InputArchive& archive) = 0;
 };

@@ -2,6 +2,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <string>
 
 #include <torch/nn/module.h>
 
@@ -15,6 +17,13 @@ namespace contra::train {
 
 /// A flag the loop polls after each step (not owned).
 using StopFlag = const std::atomic<bool>*;
+
+/// What a step whose loss or gradient is NaN or infinite does.
+enum class NonFinitePolicy {
+  kStop,  ///< stop the run with a message naming the step and the last checkpoint
+  kSkip,  ///< drop the step's gradients (no update) and go on, up to a limit
+};
+NonFinitePolicy nonfinite_policy_from_string(const std::string& name);  ///< stop | skip
 
 struct TrainerOptions {
   explicit TrainerOptions(ScheduleOptions schedule) : schedule_(schedule) {}
@@ -34,21 +43,31 @@ struct TrainerOptions {
   TORCH_ARG(int64_t, world_size) = 1;
   /// Print no progress (the other processes of a multi-process job).
   TORCH_ARG(bool, quiet) = false;
+  /// A non-finite loss or gradient stops the run or skips the step (default kStop).
+  TORCH_ARG(NonFinitePolicy, nonfinite) = NonFinitePolicy::kStop;
+  /// kSkip: skipped steps allowed over the whole run, resumed parts included; the next one
+  /// stops it (default 10).
+  TORCH_ARG(int64_t, max_skipped_steps) = 10;
+  /// Steps skipped before start_step (a resumed run's count, from its checkpoint).
+  TORCH_ARG(int64_t, start_skipped_steps) = 0;
 };
 
 /// What a logged step contributes to metrics.jsonl.
 struct StepRecord {
   StepStats stats;
   losses::ContrastiveOutput diagnostics;
+  int64_t skipped_steps = 0;  ///< steps skipped so far (NonFinitePolicy::kSkip), this one included
 };
 
 struct TrainSummary {
   int64_t steps = 0;
   double wall_s = 0;       ///< training loop time
   double pairs_per_s = 0;  ///< over the whole loop
-  double final_loss = 0;
+  /// Loss of the last step that updated the model; NaN (null in summary.json) when none did.
+  double final_loss = std::numeric_limits<double>::quiet_NaN();
   double data_wait_fraction = 0;  ///< share of the loop spent waiting for augmented batches
   bool interrupted = false;       ///< stopped early by options.stop (after a checkpoint)
+  int64_t skipped_steps = 0;      ///< steps skipped for a non-finite value, resumed parts included
 };
 
 struct TrainerHooks {
@@ -65,12 +84,13 @@ struct TrainerHooks {
   /// the same step); default: the local flag.
   std::function<bool(bool)> agree_stop;
   /// Called after each optimizer step with the steps done and that step's output (momentum
-  /// encoders, queues, adaptive samplers).
+  /// encoders, queues, adaptive samplers); not after a skipped step.
   std::function<void(int64_t step, const losses::ContrastiveOutput&)> after_step;
   /// Called every log_every steps and at the end.
   std::function<void(const StepRecord&)> on_log;
-  /// Called every checkpoint_every steps and at the end, with steps done and the epoch.
-  std::function<void(int64_t step, int64_t epoch)> on_checkpoint;
+  /// Called every checkpoint_every steps and at the end, with steps done, the epoch and the
+  /// steps skipped so far (a resumed run passes them back as start_skipped_steps).
+  std::function<void(int64_t step, int64_t epoch, int64_t skipped_steps)> on_checkpoint;
 };
 
 /// One step's batch as the loop sees it, whatever the data (images, text).
@@ -92,9 +112,19 @@ struct StepSource {
 };
 
 /// The training loop for any data: steps from `source`, backward, optimizer step, schedule,
-/// progress, metrics and checkpoints. A non-finite loss stops the run with a message naming the
-/// step and the last checkpoint. Uses hooks.after_step, on_log and on_checkpoint; the source computes the loss, so
-/// hooks.loss and hooks.loss_and_backward must be unset.
+/// progress, metrics and checkpoints. Uses hooks.after_backward, after_step, on_log and
+/// on_checkpoint; the source computes the loss, so hooks.loss and hooks.loss_and_backward must be
+/// unset.
+///
+/// Non-finite values: after the backward pass and hooks.after_backward (which, across processes,
+/// averages the gradients, so every process decides alike) the loop checks the loss and the
+/// optimizer's gradients. A process whose loss is not finite fills its gradients with NaN before
+/// after_backward, so that the average tells the others. With kStop the run stops with a
+/// contra::Error naming the step, what was not finite and the last checkpoint. With kSkip the
+/// step makes no update: no optimizer step and no after_step hook, but it counts as done (the
+/// schedule and the data move on, it is logged, with skipped_steps). The step's forward pass may
+/// still have changed buffers (batch-norm running statistics); if one became non-finite, the run
+/// stops, as it does when more than max_skipped_steps steps have been skipped.
 TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& optimizer,
                  const TrainerOptions& options, const TrainerHooks& hooks);
 
