@@ -113,8 +113,7 @@ struct Group::Impl {
       std::unique_lock<std::mutex> lock(beat_mu);
       while (!beat_cv.wait_for(lock, kHeartbeat, [this] { return stopping; })) {
         try {
-          std::lock_guard<std::mutex> s(store_mu);
-          store->add(key("alive", world.rank), 1);
+          add(key("alive", world.rank), 1);
         } catch (const std::exception&) {
           return;  // the store is gone: rank 0 exited; the next collective reports it
         }
@@ -122,10 +121,12 @@ struct Group::Impl {
     });
   }
 
-  int64_t alive(int64_t r) {
+  /// The store's counter `k` after adding n (0: read it).
+  int64_t add(const std::string& k, int64_t n) {
     std::lock_guard<std::mutex> s(store_mu);
-    return store->add(key("alive", r), 0);
+    return store->add(k, n);
   }
+  int64_t alive(int64_t r) { return add(key("alive", r), 0); }
   bool has(const std::string& k) {
     std::lock_guard<std::mutex> s(store_mu);
     return store->check({k});
@@ -196,12 +197,12 @@ struct Group::Impl {
 
   /// Every rank checks in; throws naming the ranks missing after the timeout.
   void rendezvous() {
-    store->set(key("arrived", world.rank), bytes("1"));
+    set(key("arrived", world.rank), "1");
     const auto deadline = Clock::now() + options.timeout;
     for (;;) {
       std::vector<int64_t> missing;
       for (int64_t r = 0; r < world.world_size; ++r)
-        if (!store->check({key("arrived", r)})) missing.push_back(r);
+        if (!has(key("arrived", r))) missing.push_back(r);
       if (missing.empty()) return;
       if (Clock::now() > deadline) {
         std::string names;
@@ -345,10 +346,7 @@ void Group::finish() {
     const auto deadline = Clock::now() + impl_->options.timeout;
     try {
       while (Clock::now() < deadline) {
-        {
-          std::lock_guard<std::mutex> s(impl_->store_mu);
-          if (impl_->store->add(acks, 0) >= size() - 1) return;
-        }
+        if (impl_->add(acks, 0) >= size() - 1) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     } catch (const std::exception&) {
@@ -357,8 +355,7 @@ void Group::finish() {
   }
   try {
     while (!impl_->has(k)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    std::lock_guard<std::mutex> s(impl_->store_mu);
-    impl_->store->add(acks, 1);
+    impl_->add(acks, 1);
   } catch (const std::exception& e) {
     impl_->fail("wait for rank 0 to finish", e);
   }
