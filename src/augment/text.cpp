@@ -7,8 +7,7 @@
 
 #include "contra/core/error.h"
 #include "contra/core/names.h"
-#include "contra/data/text.h"
-#include "contra/data/wordnet.h"
+#include "contra/core/words.h"
 
 namespace contra::augment {
 namespace {
@@ -90,6 +89,8 @@ void replace_synonyms(std::vector<std::string>& words, double p, const SynonymTa
 TextOp text_op_from_string(const std::string& name) {
   return from_name(kOpNames, name, "text augmentation");
 }
+
+std::vector<std::string> text_op_names() { return names_of(kOpNames); }
 std::string to_string(TextOp op) { return name_of(kOpNames, op); }
 
 void validate(const TextAugmentOptions& o) {
@@ -101,16 +102,6 @@ void validate(const TextAugmentOptions& o) {
   CONTRA_CHECK(o.synonym_p() >= 0 && o.synonym_p() <= 1, "text.synonym_p must be in [0, 1], got ",
                o.synonym_p());
   CONTRA_CHECK(!o.ops().empty(), "text.augment must name at least one augmentation (dropout for none)");
-}
-
-SynonymTable SynonymTable::from_wordnet(const data::WordNet& wordnet,
-                                        const std::vector<int64_t>& synsets) {
-  SynonymTable t;
-  for (int64_t i : synsets) {
-    const auto& s = wordnet.synsets.at(size_t(i));
-    if (s.lemmas.size() >= 2) t.add(s.lemmas);
-  }
-  return t;
 }
 
 void SynonymTable::add(const std::vector<std::string>& lemmas) {
@@ -145,7 +136,7 @@ bool TextAugmenter::is_identity() const {
 
 std::string TextAugmenter::apply(const std::string& text, Rng& rng) const {
   if (is_identity()) return text;
-  auto words = data::split_words(text);
+  auto words = split_words(text);
   for (TextOp op : options_.ops()) {
     switch (op) {
       case TextOp::kDropout: break;
@@ -155,7 +146,7 @@ std::string TextAugmenter::apply(const std::string& text, Rng& rng) const {
       case TextOp::kSynonym: replace_synonyms(words, options_.synonym_p(), *synonyms_, rng); break;
     }
   }
-  return data::join_words(words);
+  return join_words(words);
 }
 
 std::vector<std::string> TextAugmenter::operator()(const std::vector<std::string>& texts,

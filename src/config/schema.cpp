@@ -7,7 +7,22 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "contra/augment/text.h"
 #include "contra/core/error.h"
+#include "contra/core/names.h"
+#include "contra/core/runtime.h"
+#include "contra/data/kinds.h"
+#include "contra/data/tokenizer.h"
+#include "contra/losses/similarity.h"
+#include "contra/methods/objective.h"
+#include "contra/methods/registry.h"
+#include "contra/models/encoder.h"
+#include "contra/models/text_transformer.h"
+#include "contra/negatives/sampling.h"
+#include "contra/negatives/triplets.h"
+#include "contra/train/optimizer.h"
+#include "contra/train/schedule.h"
+#include "contra/train/trainer.h"
 
 namespace contra::config {
 namespace {
@@ -127,9 +142,7 @@ Field text(std::string key, Ref ref, std::vector<std::string> choices, std::stri
                  auto s = parse_one<std::string>(v, key, "a string");
                  if (!choices.empty() &&
                      std::find(choices.begin(), choices.end(), s) == choices.end()) {
-                   std::string valid;
-                   for (const auto& ch : choices) valid += (valid.empty() ? "" : ", ") + ch;
-                   throw Error(c10::str(key, ": unknown value '", s, "'; valid: ", valid));
+                   throw Error(c10::str(key, ": unknown value '", s, "'; valid: ", join_names(choices)));
                  }
                  ref(c) = s;
                },
@@ -149,9 +162,7 @@ Field names(std::string key, Ref ref, std::vector<std::string> choices, std::str
                  auto one = [&](const YAML::Node& n, const std::string& where) {
                    auto s = parse_one<std::string>(n, where, "a name");
                    if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
-                     std::string valid;
-                     for (const auto& ch : choices) valid += (valid.empty() ? "" : ", ") + ch;
-                     throw Error(c10::str(key, ": unknown value '", s, "'; valid: ", valid));
+                     throw Error(c10::str(key, ": unknown value '", s, "'; valid: ", join_names(choices)));
                    }
                    out.push_back(s);
                  };
@@ -176,10 +187,10 @@ std::vector<Field> build() {
   std::vector<Field> f;
   f.push_back(number<uint64_t>("seed", REF(seed), kNonNeg, "seed for weights, data order and augmentation"));
   f.push_back(number<int64_t>("threads", REF(threads), kNonNeg, "intra-op threads; 0 = all cores"));
-  f.push_back(text("device", REF(device), {"cpu", "cuda"}, "where the model runs"));
-  f.push_back(text("method", REF(method), {"simclr", "moco", "simcse", "simcse_supervised"}, "training framework"));
+  f.push_back(text("device", REF(device), device_names(), "where the model runs"));
+  f.push_back(text("method", REF(method), methods::method_names(), "training framework"));
 
-  f.push_back(text("data.dataset", REF(data.dataset), {"fashion_mnist", "image_folder", "wordnet", "text_corpus", "text_pairs"}, "dataset reader"));
+  f.push_back(text("data.dataset", REF(data.dataset), data::dataset_kind_names(), "dataset reader"));
   f.push_back(text("data.path", REF(data.path), {}, "dataset folder (IDX files, or one subfolder per class), or text file (text_corpus: one text per line; text_pairs: anchor<TAB>positive[<TAB>negative])"));
   f.push_back(number<int64_t>("data.limit", REF(data.limit), kNonNeg, "use the first N training images (texts, pairs); 0 = all"));
   f.push_back(number<int64_t>("data.image_size", REF(data.image_size), at_least(4), "image_folder: side after resizing, pixels"));
@@ -209,7 +220,7 @@ std::vector<Field> build() {
   f.push_back(list<double>("augment.mean", REF(augment.mean), kAny, "normalisation mean (one or per channel)"));
   f.push_back(list<double>("augment.std", REF(augment.std), kPositive, "normalisation std (one or per channel)"));
 
-  f.push_back(text("model.encoder", REF(model.encoder), {"convnet", "resnet18", "resnet34", "resnet50"}, "encoder architecture"));
+  f.push_back(text("model.encoder", REF(model.encoder), models::encoder_kind_names(), "encoder architecture"));
   f.push_back(list<int64_t>("model.widths", REF(model.widths), at_least(1), "convnet: channels of each conv block"));
   f.push_back(number<int64_t>("model.pool_grid", REF(model.pool_grid), Range{1, 7}, "convnet: final average-pool grid side (1 = global)"));
   f.push_back(flag("model.small_stem", REF(model.small_stem), "resnet: 3x3 stride-1 stem, no max-pool"));
@@ -224,11 +235,11 @@ std::vector<Field> build() {
   f.push_back(text("text.wordnet_dir", REF(text.wordnet_dir), {}, "WordNet database folder (data.* and index.* files)"));
   f.push_back(text("text.tokenizer_model", REF(text.tokenizer_model), {}, "SentencePiece model file; empty = train one into the run folder"));
   f.push_back(number<int64_t>("text.vocab_size", REF(text.vocab_size), at_least(8), "vocabulary size of a tokenizer trained for the run"));
-  f.push_back(text("text.tokenizer_type", REF(text.tokenizer_type), {"unigram", "bpe"}, "SentencePiece algorithm of a trained tokenizer"));
+  f.push_back(text("text.tokenizer_type", REF(text.tokenizer_type), data::tokenizer_model_names(), "SentencePiece algorithm of a trained tokenizer"));
   f.push_back(number<int64_t>("text.tokenizer_sentences", REF(text.tokenizer_sentences), kNonNeg, "training texts drawn to train the tokenizer; 0 = all"));
   f.push_back(flag("text.lowercase", REF(text.lowercase), "a trained tokenizer folds case"));
   f.push_back(number<int64_t>("text.max_len", REF(text.max_len), Range{2, 4096}, "tokens per sequence, <s> included; longer texts are truncated"));
-  f.push_back(names("text.augment", REF(text.augment), {"dropout", "delete", "crop", "swap", "synonym"}, "text augmentations, applied in order to each view"));
+  f.push_back(names("text.augment", REF(text.augment), augment::text_op_names(), "text augmentations, applied in order to each view"));
   f.push_back(number<double>("text.delete_p", REF(text.delete_p), Range{0, 1, false, true}, "delete: probability of deleting each word"));
   f.push_back(number<double>("text.crop_fraction", REF(text.crop_fraction), Range{0, 1, true}, "crop: share of the words the kept span holds"));
   f.push_back(number<int64_t>("text.swap_n", REF(text.swap_n), kNonNeg, "swap: adjacent word swaps per view"));
@@ -243,9 +254,9 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("text_model.heads", REF(text_model.heads), at_least(1), "attention heads (must divide width)"));
   f.push_back(number<int64_t>("text_model.ffn", REF(text_model.ffn), at_least(1), "feed-forward hidden size"));
   f.push_back(number<double>("text_model.dropout", REF(text_model.dropout), Range{0, 1, false, true}, "dropout (the noise of SimCSE's views)"));
-  f.push_back(text("text_model.pooling", REF(text_model.pooling), {"mean", "first"}, "sentence vector: mean over tokens or the first (<s>) token"));
+  f.push_back(text("text_model.pooling", REF(text_model.pooling), models::text_pooling_names(), "sentence vector: mean over tokens or the first (<s>) token"));
 
-  f.push_back(text("loss.name", REF(loss.name), {"nt_xent", "debiased", "hard_negative", "supcon", "decoupled", "triplet", "info_nce"}, "contrastive loss"));
+  f.push_back(text("loss.name", REF(loss.name), methods::all_loss_names(), "contrastive loss"));
   f.push_back(number<double>("loss.tau_plus", REF(loss.tau_plus), Range{0, 1, false, true}, "debiased: class prior tau_plus"));
   f.push_back(number<double>("loss.hard_beta", REF(loss.hard_beta), kNonNeg, "hard_negative: concentration beta"));
   f.push_back(flag("loss.adaptive", REF(loss.adaptive), "hard_negative: adapt beta to the similarity gap (AdaptiveHardness)"));
@@ -255,14 +266,14 @@ std::vector<Field> build() {
   f.push_back(number<double>("loss.adaptive_rate", REF(loss.adaptive_rate), kPositive, "adaptive: largest change of beta per step"));
   f.push_back(number<double>("loss.decoupled_sigma", REF(loss.decoupled_sigma), kNonNeg, "decoupled: DCLW weighting width (0 = plain DCL)"));
   f.push_back(number<double>("loss.margin", REF(loss.margin), kNonNeg, "triplet margin; width of the semi_hard band"));
-  f.push_back(text("loss.mining", REF(loss.mining), {"batch_all", "batch_hard", "semi_hard", "hard"}, "triplet: which triplets"));
-  f.push_back(text("loss.negatives", REF(loss.negatives), {"all", "random", "hardest", "threshold", "semi_hard"}, "which negatives each view uses"));
+  f.push_back(text("loss.mining", REF(loss.mining), negatives::triplet_mining_names(), "triplet: which triplets"));
+  f.push_back(text("loss.negatives", REF(loss.negatives), negatives::negative_sampling_names(), "which negatives each view uses"));
   f.push_back(number<int64_t>("loss.num_negatives", REF(loss.num_negatives), at_least(1), "random / hardest: negatives per view"));
   f.push_back(number<double>("loss.neg_threshold", REF(loss.neg_threshold), kAny, "threshold: keep negatives with similarity above this"));
   f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
-  f.push_back(text("loss.similarity", REF(loss.similarity), {"cosine", "dot", "euclidean", "l2"}, "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
-  f.push_back(text("loss.tiled", REF(loss.tiled), {"auto", "on", "off"}, "nt_xent: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
+  f.push_back(text("loss.similarity", REF(loss.similarity), losses::similarity_names(), "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
+  f.push_back(text("loss.tiled", REF(loss.tiled), methods::tiled_mode_names(), "nt_xent: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
   f.push_back(number<int64_t>("loss.tile_size", REF(loss.tile_size), at_least(1), "tiled pass: rows and columns per tile"));
 
   f.push_back(number<int64_t>("moco.queue_size", REF(moco.queue_size), at_least(1), "moco: keys in the negatives queue"));
@@ -272,9 +283,9 @@ std::vector<Field> build() {
   f.push_back(flag("moco.shuffle_bn", REF(moco.shuffle_bn), "moco: encode keys from a shuffled batch"));
   f.push_back(flag("moco.in_batch_negatives", REF(moco.in_batch_negatives), "moco: the batch's other keys as negatives too"));
 
-  f.push_back(text("optim.name", REF(optim.name), {"sgd", "adamw", "lars"}, "optimizer"));
+  f.push_back(text("optim.name", REF(optim.name), train::optimizer_kind_names(), "optimizer"));
   f.push_back(number<double>("optim.lr", REF(optim.lr), kPositive, "peak learning rate at batch 256"));
-  f.push_back(text("optim.lr_scaling", REF(optim.lr_scaling), {"linear", "sqrt", "none"}, "how lr scales with batch size / 256"));
+  f.push_back(text("optim.lr_scaling", REF(optim.lr_scaling), train::lr_scaling_names(), "how lr scales with batch size / 256"));
   f.push_back(number<double>("optim.momentum", REF(optim.momentum), Range{0, 1, false, true}, "momentum (sgd, lars)"));
   f.push_back(number<double>("optim.weight_decay", REF(optim.weight_decay), kNonNeg, "weight decay (not on biases and norms)"));
   f.push_back(number<double>("optim.beta1", REF(optim.beta1), Range{0, 1, false, true}, "adamw beta1"));
@@ -291,14 +302,14 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));
   f.push_back(number<int64_t>("train.keep_checkpoints", REF(train.keep_checkpoints), at_least(1), "newest checkpoint-<step>.pt files kept"));
   f.push_back(flag("train.grad_cache", REF(train.grad_cache), "gradient cache: batches larger than memory, chunks of model.encode_chunk"));
-  f.push_back(text("train.nonfinite", REF(train.nonfinite), {"stop", "skip"}, "a NaN or infinite loss or gradient stops the run, or skips the step (no update)"));
+  f.push_back(text("train.nonfinite", REF(train.nonfinite), train::nonfinite_policy_names(), "a NaN or infinite loss or gradient stops the run, or skips the step (no update)"));
   f.push_back(number<int64_t>("train.max_skipped_steps", REF(train.max_skipped_steps), kNonNeg, "train.nonfinite=skip: steps skipped in the whole run before it stops"));
 
   f.push_back(number<double>("dist.timeout_s", REF(dist.timeout_s), Range{0.1, 86400}, "several processes: seconds to wait for the other ranks before stopping"));
   f.push_back(flag("dist.sync_bn", REF(dist.sync_bn), "several processes: batch norm with every rank's batch statistics"));
 
   f.push_back(flag("eval.enabled", REF(eval.enabled), "evaluate after training (kNN, linear probe; text: WordNet gloss retrieval)"));
-  f.push_back(text("eval.split", REF(eval.split), {"test", "val"}, "test set, or val_size training images held out (text: the text.val_fraction synsets)"));
+  f.push_back(text("eval.split", REF(eval.split), data::eval_split_names(), "test set, or val_size training images held out (text: the text.val_fraction synsets)"));
   f.push_back(number<int64_t>("eval.val_size", REF(eval.val_size), at_least(1), "held-out training images when split=val"));
   f.push_back(number<int64_t>("eval.knn_k", REF(eval.knn_k), at_least(1), "kNN neighbours"));
   f.push_back(number<double>("eval.knn_temperature", REF(eval.knn_temperature), kPositive, "kNN vote temperature"));
@@ -307,6 +318,14 @@ std::vector<Field> build() {
   return f;
 }
 #undef REF
+
+/// The methods whose step splits for the gradient cache (registry order), joined.
+std::string grad_cache_methods() {
+  std::vector<std::string> out;
+  for (const auto& m : methods::method_registry())
+    if (m.grad_cache) out.emplace_back(m.name);
+  return join_names(out);
+}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -378,28 +397,17 @@ void validate(const RunConfig& c) {
                "objectives have no tiled pass), got loss.name=", l.name, ", loss.negatives=", l.negatives);
   CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
                "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
-  CONTRA_CHECK(!c.train.grad_cache || c.method == "simclr",
-               "train.grad_cache=true supports method simclr, got ", c.method);
-  const bool text_method = c.method == "simcse" || c.method == "simcse_supervised";
-  const std::vector<std::string> datasets =
-      c.method == "simcse"              ? std::vector<std::string>{"wordnet", "text_corpus"}
-      : c.method == "simcse_supervised" ? std::vector<std::string>{"wordnet", "text_pairs"}
-                                        : std::vector<std::string>{"fashion_mnist", "image_folder"};
-  const std::vector<std::string> losses =
-      c.method == "simcse"              ? std::vector<std::string>{"nt_xent", "info_nce"}
-      : c.method == "simcse_supervised" ? std::vector<std::string>{"info_nce", "nt_xent"}
-                                        : std::vector<std::string>{"nt_xent", "debiased", "hard_negative", "supcon", "decoupled", "triplet"};
-  auto join = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  };
+  const auto& method = methods::method_info(c.method);
+  CONTRA_CHECK(!c.train.grad_cache || method.grad_cache,
+               "train.grad_cache=true supports method ", grad_cache_methods(), ", got ", c.method);
+  const bool text_method = method.modality == methods::Modality::kText;
+  const auto datasets = methods::dataset_names(method);
   CONTRA_CHECK(std::find(datasets.begin(), datasets.end(), c.data.dataset) != datasets.end(),
                "data.dataset '", c.data.dataset, "' does not go with method ", c.method,
-               "; valid: ", join(datasets));
-  CONTRA_CHECK(std::find(losses.begin(), losses.end(), c.loss.name) != losses.end(),
+               "; valid: ", join_names(datasets));
+  CONTRA_CHECK(std::find(method.losses.begin(), method.losses.end(), c.loss.name) != method.losses.end(),
                "loss.name '", c.loss.name, "' does not go with method ", c.method, "; valid: ",
-               join(losses));
+               join_names(method.losses));
   if (text_method) {
     CONTRA_CHECK(c.text_model.width % c.text_model.heads == 0, "text_model.heads (",
                  c.text_model.heads, ") must divide text_model.width (", c.text_model.width, ")");

@@ -9,6 +9,9 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "contra/core/error.h"
+#include "contra/core/names.h"
+
 namespace contra {
 
 int available_cores() {
@@ -66,5 +69,18 @@ double measure_matmul_gflops(int n, int repeats) {
   }
   return 2.0 * n * n * double(n) / best / 1e9;
 }
+
+namespace {
+const NameTable<c10::DeviceType, 2> kDeviceNames = {{"cpu", c10::kCPU}, {"cuda", c10::kCUDA}};
+}  // namespace
+
+c10::Device device_from_string(const std::string& name) {
+  const auto type = from_name(kDeviceNames, name, "device");
+  CONTRA_CHECK(type != c10::kCUDA || torch::cuda::is_available(),
+               "device is cuda but no CUDA device is available to this LibTorch build");
+  return c10::Device(type);
+}
+
+std::vector<std::string> device_names() { return names_of(kDeviceNames); }
 
 }  // namespace contra

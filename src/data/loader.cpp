@@ -183,20 +183,28 @@ TwoViewLoader::TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipe
                    (options.drop_last() && options.batch_size() % options.world_size() == 0),
                "train.batch_size (", options.batch_size(), ") is the global batch and must be a "
                "multiple of the number of processes (", options.world_size(), ")");
-  CONTRA_CHECK(start_batch >= 0, "loader: start_batch must be >= 0, got ", start_batch);
+  batches_per_epoch_ = options.drop_last() ? n / options.batch_size()
+                                           : (n + options.batch_size() - 1) / options.batch_size();
+  impl_ = std::make_unique<Impl>(dataset, std::move(pipeline), options, 0);
+  impl_->dataset.images = dataset.images.contiguous();
+  if (impl_->dataset.labels.defined()) impl_->dataset.labels = dataset.labels.contiguous();
+  start(start_batch);
+}
 
-  impl_ = std::make_unique<Impl>(dataset, std::move(pipeline), options, start_batch);
+void TwoViewLoader::start(int64_t start_batch) {
+  CONTRA_CHECK(start_batch >= 0, "loader: start_batch must be >= 0, got ", start_batch);
+  // A fresh state (queues, claims, errors) over the same data, pipeline and options.
+  auto fresh = std::make_unique<Impl>(impl_->dataset, impl_->pipeline, impl_->options, start_batch);
+  if (impl_) impl_->shutdown();
+  impl_ = std::move(fresh);
   Impl& s = *impl_;
-  s.dataset.images = dataset.images.contiguous();
-  if (s.dataset.labels.defined()) s.dataset.labels = dataset.labels.contiguous();
-  s.n = n;
+  const LoaderOptions& options = s.options;
+  s.n = s.dataset.size();
   s.channels = s.dataset.images.size(1);
   s.height = s.dataset.images.size(2);
   s.width = s.dataset.images.size(3);
   const int64_t os = s.pipeline.options().out_size();
   s.out_size = os > 0 ? os : s.height;
-  batches_per_epoch_ = options.drop_last() ? n / options.batch_size()
-                                           : (n + options.batch_size() - 1) / options.batch_size();
   s.batches_per_epoch = batches_per_epoch_;
   s.capacity = options.workers() * options.prefetch();
   s.threads.reserve(static_cast<size_t>(options.workers()));
@@ -208,11 +216,15 @@ TwoViewLoader::TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipe
   }
 }
 
+void TwoViewLoader::seek(int64_t global) { start(global); }
+
+int64_t TwoViewLoader::size() const { return impl_->n; }
+
 TwoViewLoader::~TwoViewLoader() {
   if (impl_) impl_->shutdown();
 }
 
-TwoViewBatch TwoViewLoader::next() {
+Batch TwoViewLoader::next() {
   Impl& s = *impl_;
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(s.mu);

@@ -34,6 +34,13 @@ void TextLoader::check_sizes() const {
                options_.batch_size());
   CONTRA_CHECK(options_.batch_size() <= size(), "train.batch_size (", options_.batch_size(),
                ") is larger than the training set (", size(), " examples)");
+  CONTRA_CHECK(options_.world_size() >= 1 && options_.rank() >= 0 &&
+                   options_.rank() < options_.world_size(),
+               "text loader: rank ", options_.rank(), " outside [0, world size ",
+               options_.world_size(), ")");
+  CONTRA_CHECK(options_.batch_size() % options_.world_size() == 0, "train.batch_size (",
+               options_.batch_size(), ") is the global batch and must be a multiple of the number "
+               "of processes (", options_.world_size(), ")");
 }
 
 std::vector<int64_t> TextLoader::order_of(int64_t epoch) const {
@@ -53,40 +60,42 @@ void TextLoader::seek(int64_t global) {
   order_ = order_of(epoch_);
 }
 
-TextBatch TextLoader::next() {
+Batch TextLoader::next() {
   const auto t0 = std::chrono::steady_clock::now();
   if (batch_ >= batches_per_epoch()) ++epoch_, batch_ = 0;
   if (batch_ == 0) order_ = order_of(epoch_);
-  const int64_t b = options_.batch_size();
-  TextBatch out;
+  const int64_t global_b = options_.batch_size();
+  const int64_t b = global_b / options_.world_size(), first = options_.rank() * b;
+  Batch out;
   out.epoch = epoch_;
   out.batch = batch_;
   out.index = at::empty({b}, at::TensorOptions(at::kLong));
   int64_t* index = out.index.data_ptr<int64_t>();
-  std::vector<std::string> first, second, negative;
-  for (int64_t i = 0; i < b; ++i) {
-    const int64_t k = order_[size_t(batch_ * b + i)];
-    index[i] = k;
+  const uint64_t seed = derive_seed(options_.seed(), uint64_t(epoch_), uint64_t(batch_));
+  std::vector<std::string> first_view, second_view, negative;
+  for (int64_t j = 0; j < b; ++j) {
+    const int64_t i = first + j;  // the row within the global batch
+    const int64_t k = order_[size_t(batch_ * global_b + i)];
+    index[j] = k;
     if (!texts_.empty()) {
-      first.push_back(texts_[size_t(k)]);
+      // Row i's views draw on (seed, view, i), as TextAugmenter::operator() does for a batch.
+      Rng r1(derive_seed(derive_seed(seed, 1), uint64_t(i)));
+      Rng r2(derive_seed(derive_seed(seed, 2), uint64_t(i)));
+      first_view.push_back(augmenter_.apply(texts_[size_t(k)], r1));
+      second_view.push_back(augmenter_.apply(texts_[size_t(k)], r2));
     } else {
       const auto& p = pairs_[size_t(k)];
-      first.push_back(p.anchor);
-      second.push_back(p.positive);
+      first_view.push_back(p.anchor);
+      second_view.push_back(p.positive);
       if (!p.negative.empty()) negative.push_back(p.negative);
     }
   }
   const int64_t len = options_.max_len();
-  if (!texts_.empty()) {
-    const uint64_t seed = derive_seed(options_.seed(), uint64_t(epoch_), uint64_t(batch_));
-    out.view1 = tokenizer_.encode_batch(augmenter_(first, derive_seed(seed, 1)), len);
-    out.view2 = tokenizer_.encode_batch(augmenter_(first, derive_seed(seed, 2)), len);
-  } else {
-    out.view1 = tokenizer_.encode_batch(first, len);
-    out.view2 = tokenizer_.encode_batch(second, len);
-    // A mix of pairs with and without negatives cannot form a [B, 1, d] tensor: use none.
-    if (int64_t(negative.size()) == b) out.negative = tokenizer_.encode_batch(negative, len);
-  }
+  out.text1 = tokenizer_.encode_batch(first_view, len);
+  out.text2 = tokenizer_.encode_batch(second_view, len);
+  // A mix of pairs with and without negatives cannot form a [B, 1, d] tensor: use none.
+  if (!negative.empty() && int64_t(negative.size()) == b)
+    out.text_negative = tokenizer_.encode_batch(negative, len);
   ++batch_;
   wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

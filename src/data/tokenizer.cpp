@@ -110,6 +110,8 @@ TokenizerModel tokenizer_model_from_string(const std::string& name) {
   return from_name(kModelNames, name, "tokenizer model");
 }
 
+std::vector<std::string> tokenizer_model_names() { return names_of(kModelNames); }
+
 void train_tokenizer(const std::vector<std::string>& texts, const std::string& model_path,
                      const TokenizerTrainOptions& o) {
   CONTRA_CHECK(!texts.empty(), "tokenizer: no texts to train on");
@@ -159,10 +161,6 @@ void train_tokenizer(const std::vector<std::string>& texts, const std::string& m
   // The vocabulary listing is only for people; the .model file holds everything.
   std::error_code ec;
   std::filesystem::remove(prefix + ".vocab", ec);
-}
-
-TokenBatch TokenBatch::to(const at::Device& device) const {
-  return {ids.to(device), mask.to(device)};
 }
 
 Tokenizer Tokenizer::load(const std::string& model_path) {

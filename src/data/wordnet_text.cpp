@@ -82,4 +82,13 @@ RetrievalTask gloss_retrieval_task(const WordNet& wordnet, const std::vector<int
   return task;
 }
 
+augment::SynonymTable synonym_table(const WordNet& wordnet, const std::vector<int64_t>& synsets) {
+  augment::SynonymTable t;
+  for (int64_t i : synsets) {
+    const auto& s = wordnet.synsets.at(size_t(i));
+    if (s.lemmas.size() >= 2) t.add(s.lemmas);
+  }
+  return t;
+}
+
 }  // namespace contra::data

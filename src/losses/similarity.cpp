@@ -18,6 +18,8 @@ Similarity similarity_from_string(const std::string& name) {
   return from_name(kNames, name, "similarity");
 }
 
+std::vector<std::string> similarity_names() { return names_of(kNames); }
+
 std::string to_string(Similarity kind) { return name_of(kNames, kind); }
 
 namespace functional {

@@ -115,21 +115,19 @@ losses::ContrastiveOutput grad_cache_backward(const EmbedFn& embed, const torch:
   return out;
 }
 
+losses::ContrastiveOutput grad_cache_step(const SplitStep& split) {
+  return grad_cache_backward(split.embed, split.view1, split.view2, split.loss,
+                             GradCacheOptions(split.chunk), split.stateful);
+}
+
 losses::ContrastiveOutput simclr_grad_cache(SimCLRImpl& model, const torch::Tensor& view1,
                                             const torch::Tensor& view2,
                                             const torch::Tensor& labels) {
-  const int64_t chunk = model.options.encode_chunk() > 0 ? model.options.encode_chunk()
-                                                         : std::max<int64_t>(1, view1.size(0));
-  auto layout = [&](const torch::Tensor& v) {
-    return model.options.channels_last() ? v.contiguous(at::MemoryFormat::ChannelsLast) : v;
-  };
-  return grad_cache_backward(
-      [&](const torch::Tensor& x) { return model.embed_chunk(x); }, layout(view1), layout(view2),
-      [&](const torch::Tensor& z1, const torch::Tensor& z2) {
-        // Global negatives across processes, as in forward().
-        return global_two_view_loss(z1, z2, labels, model.options.loss(), model.collective());
-      },
-      GradCacheOptions(chunk), &model);
+  data::Batch batch;
+  batch.view1 = view1;
+  batch.view2 = view2;
+  batch.label = labels;
+  return grad_cache_step(*model.split_step(batch));
 }
 
 }  // namespace contra::methods

@@ -3,6 +3,42 @@
 #include <torch/torch.h>
 
 namespace contra::methods {
+
+losses::ContrastiveOutput TwoViewMethod::forward(const data::Batch& batch) {
+  return forward(batch.view1, batch.view2, batch.label);
+}
+
+torch::Tensor TwoViewMethod::features(const data::Batch& inputs) { return features(inputs.view1); }
+
+void TwoViewMethod::after_step(int64_t step, int64_t total_steps,
+                               const losses::ContrastiveOutput& out) {
+  after_step(step, total_steps);
+  if (adaptive_)
+    objective().hard_beta(adaptive_->update(out.loss.item<double>(), out.positive_sim - out.negative_sim));
+}
+
+std::vector<std::pair<std::string, double>> TwoViewMethod::step_metrics() const {
+  auto out = method_metrics();
+  if (objective().kind() == TwoViewLoss::kHardNegative) out.emplace_back("hard_beta", objective().hard_beta());
+  return out;
+}
+
+MethodState TwoViewMethod::state() const {
+  MethodState s;
+  if (adaptive_) s.controller = adaptive_->state();
+  return s;
+}
+
+void TwoViewMethod::load_state(const MethodState& state) {
+  if (!adaptive_ || state.controller.empty()) return;
+  adaptive_->restore(state.controller);
+  objective().hard_beta(adaptive_->beta());
+}
+
+void TwoViewMethod::enable_adaptive(const negatives::AdaptiveHardnessOptions& options) {
+  adaptive_.emplace(options);
+}
+
 namespace {
 torch::Tensor layout(const torch::Tensor& x, const EmbedOptions& o) {
   return o.channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;

@@ -116,7 +116,7 @@ std::vector<torch::Tensor> MoCoImpl::trainable_parameters() {
   return p;
 }
 
-std::vector<std::pair<std::string, double>> MoCoImpl::step_metrics() const {
+std::vector<std::pair<std::string, double>> MoCoImpl::method_metrics() const {
   return {{"momentum", momentum_now_}, {"queue_filled", double(queue->filled())}};
 }
 

@@ -13,21 +13,31 @@ namespace contra::methods {
 
 using losses::ContrastiveOutput;
 
-TwoViewLoss two_view_loss_from_string(const std::string& name) {
-  static const NameTable<TwoViewLoss, 6> kNames = {{"nt_xent", TwoViewLoss::kNTXent},
+namespace {
+const NameTable<TwoViewLoss, 6> kTwoViewLossNames = {{"nt_xent", TwoViewLoss::kNTXent},
                                                    {"debiased", TwoViewLoss::kDebiased},
                                                    {"hard_negative", TwoViewLoss::kHardNegative},
                                                    {"supcon", TwoViewLoss::kSupCon},
                                                    {"decoupled", TwoViewLoss::kDecoupled},
                                                    {"triplet", TwoViewLoss::kTriplet}};
-  return from_name(kNames, name, "loss");
+}  // namespace
+
+TwoViewLoss two_view_loss_from_string(const std::string& name) {
+  return from_name(kTwoViewLossNames, name, "loss");
 }
 
-TiledMode tiled_mode_from_string(const std::string& name) {
-  static const NameTable<TiledMode, 3> kNames = {
+std::vector<std::string> two_view_loss_names() { return names_of(kTwoViewLossNames); }
+
+namespace {
+const NameTable<TiledMode, 3> kTiledModeNames = {
       {"auto", TiledMode::kAuto}, {"on", TiledMode::kOn}, {"off", TiledMode::kOff}};
-  return from_name(kNames, name, "tiled mode");
+}  // namespace
+
+TiledMode tiled_mode_from_string(const std::string& name) {
+  return from_name(kTiledModeNames, name, "tiled mode");
 }
+
+std::vector<std::string> tiled_mode_names() { return names_of(kTiledModeNames); }
 
 losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& o) {
   auto opts = losses::InfoNCEOptions().temperature(o.temperature()).similarity(o.similarity());

@@ -1,5 +1,7 @@
 #include "contra/methods/simclr.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 namespace contra::methods {
@@ -38,6 +40,24 @@ torch::Tensor SimCLRImpl::embed_chunk(const torch::Tensor& chunk) {
 
 torch::Tensor SimCLRImpl::features(const torch::Tensor& images) {
   return encode_features(encoder, images, {options.channels_last(), options.encode_chunk()});
+}
+
+std::optional<SplitStep> SimCLRImpl::split_step(const data::Batch& batch) {
+  SplitStep split;
+  split.chunk = options.encode_chunk() > 0 ? options.encode_chunk()
+                                           : std::max<int64_t>(1, batch.view1.size(0));
+  auto layout = [&](const torch::Tensor& v) {
+    return options.channels_last() ? v.contiguous(at::MemoryFormat::ChannelsLast) : v;
+  };
+  split.view1 = layout(batch.view1);
+  split.view2 = layout(batch.view2);
+  split.embed = [this](const torch::Tensor& x) { return embed_chunk(x); };
+  const torch::Tensor labels = batch.label;
+  split.loss = [this, labels](const torch::Tensor& z1, const torch::Tensor& z2) {
+    return global_two_view_loss(z1, z2, labels, options.loss(), collective());  // as forward()
+  };
+  split.stateful = this;
+  return split;
 }
 
 }  // namespace contra::methods

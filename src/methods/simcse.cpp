@@ -7,6 +7,8 @@
 #include "contra/core/error.h"
 #include "contra/core/names.h"
 #include "contra/losses/info_nce.h"
+#include "contra/losses/nt_xent.h"
+#include "contra/methods/objective.h"
 
 namespace contra::methods {
 namespace {
@@ -17,6 +19,8 @@ const NameTable<SimCSELoss, 2> kLossNames = {{"info_nce", SimCSELoss::kInfoNCE},
 SimCSELoss simcse_loss_from_string(const std::string& name) {
   return from_name(kLossNames, name, "SimCSE loss");
 }
+
+std::vector<std::string> simcse_loss_names() { return names_of(kLossNames); }
 
 SimCSEImpl::SimCSEImpl(SimCSEOptions options_) : options(std::move(options_)) {
   encoder = register_module("encoder", models::TextTransformer(options.encoder()));
@@ -65,17 +69,35 @@ losses::ContrastiveOutput SimCSEImpl::forward_supervised(const data::TokenBatch&
   std::vector<const data::TokenBatch*> parts = {&anchor, &positive};
   if (hard) parts.push_back(&negative);
   auto z = embed_together(parts);
+  // Several processes: this rank's anchors [begin, end) against every rank's positives. One
+  // process: the whole batch (the gathers are the identity).
+  auto& c = collective();
+  const int64_t n = anchor.size(), begin = c.rank() * n, end = begin + n;
+  auto anchors = c.all_gather_with_grad(z[0]), positives = c.all_gather_with_grad(z[1]);
   if (options.loss() == SimCSELoss::kNTXent) {
-    return losses::functional::nt_xent(
-        z[0], z[1],
-        losses::NTXentOptions().temperature(options.temperature()).similarity(options.similarity()));
+    return mean_over_ranks(
+        losses::functional::nt_xent_rows(
+            anchors, positives, begin, end,
+            losses::NTXentOptions().temperature(options.temperature()).similarity(options.similarity())),
+        c);
   }
   auto o = losses::InfoNCEOptions()
                .temperature(options.temperature())
                .similarity(options.similarity())
-               .in_batch(true);
-  return losses::functional::info_nce(z[0], z[1], o, {}, hard ? z[2].unsqueeze(1) : torch::Tensor());
+               .in_batch(true)
+               .anchor_begin(begin)
+               .anchor_end(end);
+  // A hard negative belongs to its own anchor only: this rank's rows.
+  return mean_over_ranks(losses::functional::info_nce(anchors, positives, o, {},
+                                                      hard ? z[2].unsqueeze(1) : torch::Tensor()),
+                         c);
 }
+
+losses::ContrastiveOutput SimCSEImpl::forward(const data::Batch& batch) {
+  return forward_supervised(batch.text1, batch.text2, batch.text_negative);
+}
+
+torch::Tensor SimCSEImpl::features(const data::Batch& inputs) { return features(inputs.text1); }
 
 torch::Tensor SimCSEImpl::features(const data::TokenBatch& batch) {
   return encoder->forward(batch.ids, batch.mask);

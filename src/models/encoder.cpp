@@ -19,6 +19,8 @@ EncoderKind encoder_kind_from_string(const std::string& name) {
   return from_name(kNames, name, "encoder");
 }
 
+std::vector<std::string> encoder_kind_names() { return names_of(kNames); }
+
 std::string to_string(EncoderKind kind) { return name_of(kNames, kind); }
 
 Encoder make_encoder(const EncoderSpec& spec) {

@@ -38,6 +38,8 @@ void init_linear(torch::nn::Linear& l) {
 TextPooling text_pooling_from_string(const std::string& name) {
   return from_name(kPoolingNames, name, "text pooling");
 }
+
+std::vector<std::string> text_pooling_names() { return names_of(kPoolingNames); }
 std::string to_string(TextPooling pooling) { return name_of(kPoolingNames, pooling); }
 
 TransformerBlockImpl::TransformerBlockImpl(const TextTransformerOptions& options_)

@@ -26,6 +26,8 @@ at::Tensor top_k_mask(const at::Tensor& score, int64_t k) {
 NegativeSampling negative_sampling_from_string(const std::string& name) {
   return from_name(kNames, name, "negative sampling");
 }
+
+std::vector<std::string> negative_sampling_names() { return names_of(kNames); }
 std::string to_string(NegativeSampling kind) { return name_of(kNames, kind); }
 
 void validate(const NegativeSamplingOptions& o) {

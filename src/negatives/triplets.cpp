@@ -21,6 +21,8 @@ const NameTable<TripletMining, 4> kNames = {{"batch_all", TripletMining::kBatchA
 TripletMining triplet_mining_from_string(const std::string& name) {
   return from_name(kNames, name, "triplet mining");
 }
+
+std::vector<std::string> triplet_mining_names() { return names_of(kNames); }
 std::string to_string(TripletMining kind) { return name_of(kNames, kind); }
 
 Triplets mine_triplets(const at::Tensor& similarity, const at::Tensor& labels,

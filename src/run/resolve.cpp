@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/core/runtime.h"
 #include "contra/methods/moco.h"
 
 namespace contra::run {
@@ -72,16 +73,25 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
 std::shared_ptr<methods::TwoViewMethod> make_method(const config::RunConfig& cfg,
                                                    int64_t in_channels) {
   auto network = simclr_options(cfg, in_channels);
-  if (cfg.method == "simclr") return std::make_shared<methods::SimCLRImpl>(network);
-  if (cfg.method == "moco")
-    return std::make_shared<methods::MoCoImpl>(methods::MoCoOptions(network)
-                                                   .queue_size(cfg.moco.queue_size)
-                                                   .momentum(cfg.moco.momentum)
-                                                   .momentum_cosine(cfg.moco.momentum_cosine)
-                                                   .symmetric(cfg.moco.symmetric)
-                                                   .shuffle_bn(cfg.moco.shuffle_bn)
-                                                   .in_batch_negatives(cfg.moco.in_batch_negatives));
-  throw Error("unknown method '" + cfg.method + "'; valid: simclr, moco");
+  std::shared_ptr<methods::TwoViewMethod> method;
+  switch (methods::method_info(cfg.method).kind) {
+    case methods::MethodKind::kSimCLR:
+      method = std::make_shared<methods::SimCLRImpl>(network);
+      break;
+    case methods::MethodKind::kMoCo:
+      method = std::make_shared<methods::MoCoImpl>(methods::MoCoOptions(network)
+                                                       .queue_size(cfg.moco.queue_size)
+                                                       .momentum(cfg.moco.momentum)
+                                                       .momentum_cosine(cfg.moco.momentum_cosine)
+                                                       .symmetric(cfg.moco.symmetric)
+                                                       .shuffle_bn(cfg.moco.shuffle_bn)
+                                                       .in_batch_negatives(cfg.moco.in_batch_negatives));
+      break;
+    default:
+      throw Error("method " + cfg.method + " does not train on images");
+  }
+  if (cfg.loss.adaptive) method->enable_adaptive(adaptive_options(cfg));
+  return method;
 }
 
 negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg) {
@@ -115,15 +125,11 @@ methods::SimCSEOptions simcse_options(const config::RunConfig& cfg, int64_t voca
 }
 
 augment::TextAugmentOptions text_augment_options(const config::RunConfig& cfg) {
-  const auto& t = cfg.text;
   std::vector<augment::TextOp> ops;
-  for (const auto& name : t.augment) ops.push_back(augment::text_op_from_string(name));
-  auto o = augment::TextAugmentOptions()
-               .ops(ops)
-               .delete_p(t.delete_p)
-               .crop_fraction(t.crop_fraction)
-               .swap_n(t.swap_n)
-               .synonym_p(t.synonym_p);
+  for (const auto& name : cfg.text.augment) ops.push_back(augment::text_op_from_string(name));
+  augment::TextAugmentOptions o;
+  o.ops(ops).delete_p(cfg.text.delete_p).crop_fraction(cfg.text.crop_fraction);
+  o.swap_n(cfg.text.swap_n).synonym_p(cfg.text.synonym_p);
   augment::validate(o);
   return o;
 }
@@ -135,10 +141,6 @@ data::TokenizerTrainOptions tokenizer_options(const config::RunConfig& cfg) {
       .lowercase(t.lowercase)
       .max_sentences(t.tokenizer_sentences)
       .seed(cfg.seed);
-}
-
-bool is_text_method(const std::string& method) {
-  return method == "simcse" || method == "simcse_supervised";
 }
 
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg) {
@@ -167,14 +169,33 @@ train::ScheduleOptions schedule_options(const config::RunConfig& cfg, int64_t ba
       .min_lr_ratio(cfg.optim.min_lr_ratio);
 }
 
-c10::Device resolve_device(const std::string& name) {
-  if (name == "cuda") {
-    CONTRA_CHECK(torch::cuda::is_available(),
-                 "device is cuda but no CUDA device is available to this LibTorch build");
-    return c10::Device(c10::kCUDA);
-  }
-  CONTRA_CHECK(name == "cpu", "device must be cpu or cuda, got '", name, "'");
-  return c10::Device(c10::kCPU);
+ResolvedRun resolve(const config::RunConfig& cfg, int64_t rank, int64_t world_size) {
+  ResolvedRun r;
+  r.config = cfg;
+  const auto& info = methods::method_info(cfg.method);
+  r.method = info.kind;
+  r.modality = info.modality;
+  r.dataset = data::dataset_kind_from_string(cfg.data.dataset);
+  r.eval_split = data::eval_split_from_string(cfg.eval.split);
+  r.device = device_from_string(cfg.device);
+  r.rank = rank;
+  r.world_size = world_size;
+  CONTRA_CHECK(world_size == 1 || info.distributed, "several processes (WORLD_SIZE=", world_size,
+               ") are not supported by method ", cfg.method);
+  r.global_batch = cfg.train.batch_size;
+  CONTRA_CHECK(r.global_batch % world_size == 0, "train.batch_size (", r.global_batch,
+               ") is the global batch and must be a multiple of the number of processes (",
+               world_size, ")");
+  r.rank_batch = r.global_batch / world_size;
+  r.optimizer = optimizer_options(cfg);
+  r.nonfinite = train::nonfinite_policy_from_string(cfg.train.nonfinite);
+  r.grad_cache = cfg.train.grad_cache;
+  r.adaptive = cfg.loss.adaptive;
+  return r;
+}
+
+train::ScheduleOptions ResolvedRun::schedule(int64_t batches_per_epoch) const {
+  return schedule_options(config, batches_per_epoch);
 }
 
 }  // namespace contra::run

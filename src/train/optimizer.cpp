@@ -8,11 +8,16 @@
 
 namespace contra::train {
 
-OptimizerKind optimizer_kind_from_string(const std::string& name) {
-  static const NameTable<OptimizerKind, 3> kNames = {
+namespace {
+const NameTable<OptimizerKind, 3> kOptimizerKindNames = {
       {"sgd", OptimizerKind::kSGD}, {"adamw", OptimizerKind::kAdamW}, {"lars", OptimizerKind::kLARS}};
-  return from_name(kNames, name, "optimizer");
+}  // namespace
+
+OptimizerKind optimizer_kind_from_string(const std::string& name) {
+  return from_name(kOptimizerKindNames, name, "optimizer");
 }
+
+std::vector<std::string> optimizer_kind_names() { return names_of(kOptimizerKindNames); }
 
 ParamGroups split_for_weight_decay(const std::vector<at::Tensor>& params) {
   ParamGroups g;

@@ -18,11 +18,16 @@ double lr_at(const ScheduleOptions& o, int64_t step) {
   return floor + (o.peak_lr() - floor) * 0.5 * (1.0 + std::cos(M_PI * t));
 }
 
-LrScaling lr_scaling_from_string(const std::string& name) {
-  static const NameTable<LrScaling, 3> kNames = {
+namespace {
+const NameTable<LrScaling, 3> kLrScalingNames = {
       {"linear", LrScaling::kLinear}, {"sqrt", LrScaling::kSqrt}, {"none", LrScaling::kNone}};
-  return from_name(kNames, name, "lr scaling");
+}  // namespace
+
+LrScaling lr_scaling_from_string(const std::string& name) {
+  return from_name(kLrScalingNames, name, "lr scaling");
 }
+
+std::vector<std::string> lr_scaling_names() { return names_of(kLrScalingNames); }
 
 double scale_lr(double lr, int64_t batch_size, LrScaling scaling) {
   double r = double(batch_size) / 256.0;

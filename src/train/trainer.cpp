@@ -13,11 +13,16 @@
 
 namespace contra::train {
 
-NonFinitePolicy nonfinite_policy_from_string(const std::string& name) {
-  static const NameTable<NonFinitePolicy, 2> kNames = {{"stop", NonFinitePolicy::kStop},
+namespace {
+const NameTable<NonFinitePolicy, 2> kNonfinitePolicyNames = {{"stop", NonFinitePolicy::kStop},
                                                        {"skip", NonFinitePolicy::kSkip}};
-  return from_name(kNames, name, "train.nonfinite policy");
+}  // namespace
+
+NonFinitePolicy nonfinite_policy_from_string(const std::string& name) {
+  return from_name(kNonfinitePolicyNames, name, "train.nonfinite policy");
 }
+
+std::vector<std::string> nonfinite_policy_names() { return names_of(kNonfinitePolicyNames); }
 
 namespace {
 

@@ -19,6 +19,7 @@
 #include "contra/config/load.h"
 #include "contra/dist/group.h"
 #include "contra/run/checkpoints.h"
+#include "contra/run/engine.h"
 #include "contra/run/resolve.h"
 #include "contra/train/checkpoint.h"
 
@@ -48,6 +49,18 @@ std::vector<std::string> args(const std::string& out, bool moco, int steps = kSt
   return a;
 }
 
+/// Unsupervised SimCSE on WordNet: no dropout (its masks depend on the rows a process holds), so
+/// the views come from seeded word deletion and swaps, which the loader draws per row.
+std::vector<std::string> text_args(const std::string& out) {
+  return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/simcse_wordnet.yaml",
+          "--set", "data.limit=1024", "--set", "text.vocab_size=300", "--set", "train.batch_size=32",
+          "--set", "train.max_steps=" + std::to_string(kSteps), "--set", "text_model.dropout=0",
+          "--set", "text.augment=[delete, swap]", "--set", "optim.name=sgd", "--set", "optim.lr=0.5",
+          "--set", "train.checkpoint_every=1", "--set", "train.keep_checkpoints=1000",
+          "--set", "train.log_every=1", "--set", "eval.enabled=false", "--set", "threads=1",
+          "--set", "dist.timeout_s=60", "--out", out};
+}
+
 std::vector<std::string> rank_env(int rank, int port) {
   return {"RANK=" + std::to_string(rank), "LOCAL_RANK=" + std::to_string(rank), "WORLD_SIZE=2",
           "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port)};
@@ -71,8 +84,7 @@ std::vector<double> losses(const std::string& dir) {
 
 std::vector<std::pair<std::string, torch::Tensor>> state_at(const std::string& dir, int step,
                                                              bool bn_stats) {
-  auto cfg = config::load(dir + "/config.yaml");
-  auto model = run::make_method(cfg, 1);
+  auto model = run::method_for_run(dir);
   train::load_checkpoint(dir + "/checkpoint-" + std::to_string(step) + ".pt", *model, nullptr);
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value().clone());
@@ -155,6 +167,19 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_MoCo) {
   ASSERT_EQ(wait_exit(spawn(args(one, true), one + ".log")), 0) << slurp(one + ".log");
   run_two(args(two, true), two);
   expect_same_training(one, two);  // includes the key encoder and the queue's keys
+}
+
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCSE) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
+  if (!fs::exists("/usr/share/wordnet/data.noun")) GTEST_SKIP() << "WordNet is not installed";
+  // Rank 0 trains the tokenizer into the folder, the others read it; each rank scores its own
+  // anchors against every rank's positives.
+  auto one = temp_dir("dist_simcse_one"), two = temp_dir("dist_simcse_two");
+  ASSERT_EQ(wait_exit(spawn(text_args(one), one + ".log")), 0) << slurp(one + ".log");
+  run_two(text_args(two), two);
+  EXPECT_TRUE(fs::exists(two + "/tokenizer.model"));  // written once, by rank 0
+  expect_same_training(one, two);
+  EXPECT_EQ(nlohmann::json::parse(slurp(two + "/summary.json"))["world_size"], 2);
 }
 
 TEST(DistCli, KilledRankStopsTheOthersWithItsName) {

@@ -28,6 +28,8 @@ enum class TextOp {
 /// "dropout" | "delete" | "crop" | "swap" | "synonym"; otherwise contra::Error
 /// "unknown text augmentation '<name>'; valid: dropout, delete, crop, swap, synonym".
 TextOp text_op_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> text_op_names();
 std::string to_string(TextOp op);
 
 struct TextAugmentOptions {
@@ -50,10 +52,6 @@ void validate(const TextAugmentOptions& options);
 /// holds it and has another lemma. Lemmas are stored with spaces for underscores.
 class SynonymTable {
  public:
-  /// Uses only the synsets whose indices are in `synsets` (e.g. the training split, so that
-  /// held-out synsets never shape training views).
-  static SynonymTable from_wordnet(const data::WordNet& wordnet,
-                                   const std::vector<int64_t>& synsets);
   /// Adds one synonym set (lemmas with spaces or underscores).
   void add(const std::vector<std::string>& lemmas);
   /// The synonym sets holding `word` (case-insensitive), or nullptr.

@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <c10/util/Exception.h>
 
@@ -21,6 +22,21 @@ E from_name(const NameTable<E, N>& table, const std::string& name, const char* w
     valid += valid.empty() ? n : std::string(", ") + n;
   }
   throw Error(std::string("unknown ") + what + " '" + name + "'; valid: " + valid);
+}
+
+/// Every name of a table, in its order.
+template <class E, size_t N>
+std::vector<std::string> names_of(const NameTable<E, N>& table) {
+  std::vector<std::string> out;
+  for (const auto& entry : table) out.emplace_back(entry.first);
+  return out;
+}
+
+/// Names joined with ", " (for "valid: a, b, c" messages).
+inline std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
 /// The name of `value` (every value of a table has one).

@@ -1,5 +1,8 @@
 #pragma once
 #include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
 
 namespace contra {
 
@@ -17,4 +20,8 @@ std::string blas_library();
 /// Measured float32 matrix-product speed in GFLOP/s on an n x n product (best of `repeats`).
 double measure_matmul_gflops(int n = 1024, int repeats = 5);
 
+/// The device named `name` (cpu, cuda), checked to be available to this LibTorch build.
+c10::Device device_from_string(const std::string& name);
+/// The valid device names, in order.
+std::vector<std::string> device_names();
 }  // namespace contra

@@ -12,20 +12,14 @@
 #include <torch/arg.h>
 
 #include "contra/augment/pipeline.h"
+#include "contra/data/batch.h"
 #include "contra/data/dataset.h"
 
 namespace contra::data {
 
-/// One training batch: two independently augmented views of the same images.
-struct TwoViewBatch {
-  /// view1, view2: [B, C, S, S] float32, normalised.
-  at::Tensor view1, view2;
-  /// index: [B] int64, dataset positions; label: [B] int64 (-1 unknown).
-  at::Tensor index, label;
-  int64_t epoch = 0;
-  /// Batch number within its epoch.
-  int64_t batch = 0;
-};
+/// Image batches are data::Batch with view1, view2, index and label set (the name stays for
+/// the image loader's users).
+using TwoViewBatch = Batch;
 
 struct LoaderOptions {
   explicit LoaderOptions(int64_t batch_size) : batch_size_(batch_size) {}
@@ -54,21 +48,25 @@ struct LoaderOptions {
 /// start_batch: the global batch number (epoch * batches_per_epoch + batch) to start at, so a
 /// resumed run sees exactly the batches an uninterrupted one would.
 /// Errors in a worker are re-thrown from next(). Destruction stops the workers promptly.
-class TwoViewLoader {
+class TwoViewLoader : public BatchSource {
  public:
   TwoViewLoader(const ImageDataset& dataset, augment::Pipeline pipeline, LoaderOptions options,
                 int64_t start_batch = 0);
-  ~TwoViewLoader();
+  ~TwoViewLoader() override;
   TwoViewLoader(const TwoViewLoader&) = delete;
   TwoViewLoader& operator=(const TwoViewLoader&) = delete;
 
   /// Blocks until the next batch is ready.
-  TwoViewBatch next();
-  int64_t batches_per_epoch() const { return batches_per_epoch_; }
+  Batch next() override;
+  /// Restarts the workers at global batch `global` (batches made ahead are dropped).
+  void seek(int64_t global) override;
+  int64_t batches_per_epoch() const override { return batches_per_epoch_; }
+  int64_t size() const override;
   /// Seconds next() spent waiting for data since construction.
-  double wait_seconds() const { return wait_seconds_; }
+  double wait_seconds() const override { return wait_seconds_; }
 
  private:
+  void start(int64_t start_batch);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int64_t batches_per_epoch_ = 0;

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "contra/core/words.h"
+
 namespace contra::data {
 
 /// Offset of the first byte that is not part of a well-formed UTF-8 sequence (overlong forms,
@@ -31,9 +33,8 @@ std::vector<std::string> read_corpus(const std::string& path);
 /// empty column or invalid UTF-8, and for a file without pairs.
 std::vector<TextPair> read_pairs(const std::string& path);
 
-/// Whitespace-separated words of `text` (ASCII whitespace; no other normalisation).
-std::vector<std::string> split_words(std::string_view text);
-/// Words joined with single spaces.
-std::string join_words(const std::vector<std::string>& words);
+/// Word splitting lives in core/ (augmentations use it too); named here for the readers' users.
+using contra::join_words;
+using contra::split_words;
 
 }  // namespace contra::data

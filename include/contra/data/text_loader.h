@@ -7,20 +7,11 @@
 #include <torch/arg.h>
 
 #include "contra/augment/text.h"
+#include "contra/data/batch.h"
 #include "contra/data/text.h"
 #include "contra/data/tokenizer.h"
 
 namespace contra::data {
-
-/// One text training batch. Unsupervised: view1 and view2 are two views of the same texts.
-/// Supervised: view1 holds the anchors, view2 their positives, negative their hard negatives.
-struct TextBatch {
-  TokenBatch view1, view2;
-  TokenBatch negative;  ///< one hard negative per row; size() == 0 when there are none
-  at::Tensor index;     ///< [B] int64, positions in the loader's examples
-  int64_t epoch = 0;
-  int64_t batch = 0;    ///< batch number within its epoch
-};
 
 struct TextLoaderOptions {
   explicit TextLoaderOptions(int64_t batch_size) : batch_size_(batch_size) {}
@@ -32,11 +23,20 @@ struct TextLoaderOptions {
   TORCH_ARG(int64_t, max_len) = 32;
   /// Shuffle each epoch (default true). The last incomplete batch of an epoch is dropped.
   TORCH_ARG(bool, shuffle) = true;
+  /// Several processes: batch_size is the global batch and this process (rank of world_size)
+  /// makes rows [rank B/W, (rank+1) B/W) of the batch one process would make, augmented alike.
+  /// batch_size must be a multiple of world_size.
+  TORCH_ARG(int64_t, rank) = 0;
+  TORCH_ARG(int64_t, world_size) = 1;
 };
 
-/// Streams TextBatch-es over epochs without end: shuffles, augments (unsupervised) and
+/// Streams text batches over epochs without end: shuffles, augments (unsupervised) and
 /// tokenizes on the calling thread (a few milliseconds per batch, small next to a step).
-class TextLoader {
+/// Unsupervised batches fill Batch::text1 and text2 (two views of the same texts); supervised
+/// ones text1 (anchors), text2 (positives) and text_negative (when every pair has one). Row i of
+/// global batch g is augmented with Rng(derive_seed(seed, epoch, batch, view), i), whatever the
+/// process count.
+class TextLoader : public BatchSource {
  public:
   /// Unsupervised: each text gives two independently augmented views.
   TextLoader(std::vector<std::string> texts, Tokenizer tokenizer, augment::TextAugmenter augmenter,
@@ -44,14 +44,14 @@ class TextLoader {
   /// Supervised: pairs as given, not augmented; negatives when every pair has one.
   TextLoader(std::vector<TextPair> pairs, Tokenizer tokenizer, TextLoaderOptions options);
 
-  TextBatch next();
+  Batch next() override;
   /// Continues at global batch `global` (epoch * batches_per_epoch + batch): a resumed run then
   /// sees exactly the batches an uninterrupted one would.
-  void seek(int64_t global);
-  int64_t size() const { return int64_t(texts_.empty() ? pairs_.size() : texts_.size()); }
-  int64_t batches_per_epoch() const { return size() / options_.batch_size(); }
+  void seek(int64_t global) override;
+  int64_t size() const override { return int64_t(texts_.empty() ? pairs_.size() : texts_.size()); }
+  int64_t batches_per_epoch() const override { return size() / options_.batch_size(); }
   /// Seconds spent in next() so far.
-  double wait_seconds() const { return wait_seconds_; }
+  double wait_seconds() const override { return wait_seconds_; }
 
  private:
   void check_sizes() const;

@@ -7,12 +7,16 @@
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
+#include "contra/data/batch.h"
+
 namespace contra::data {
 
 /// SentencePiece's segmentation algorithms: "SentencePiece: A simple and language independent
 /// subword tokenizer and detokenizer for Neural Text Processing" (Kudo & Richardson, 2018).
 enum class TokenizerModel { kUnigram, kBPE };
 TokenizerModel tokenizer_model_from_string(const std::string& name);  ///< "unigram" | "bpe"
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> tokenizer_model_names();
 
 struct TokenizerTrainOptions {
   explicit TokenizerTrainOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}
@@ -39,14 +43,6 @@ struct TokenizerTrainOptions {
 /// texts cannot fill, or an unwritable path.
 void train_tokenizer(const std::vector<std::string>& texts, const std::string& model_path,
                      const TokenizerTrainOptions& options);
-
-/// A batch of token sequences, padded on the right.
-struct TokenBatch {
-  at::Tensor ids;   ///< [B, L] int64; pad id after the end of each sequence
-  at::Tensor mask;  ///< [B, L] bool; true on real tokens (every row has at least one)
-  int64_t size() const { return ids.defined() ? ids.size(0) : 0; }
-  TokenBatch to(const at::Device& device) const;
-};
 
 /// A loaded SentencePiece model: text <-> ids, and padded batches for the text encoder.
 /// SentencePiece itself lives in libcontra_spm.so, opened on first use (see

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "contra/augment/text.h"
 #include "contra/data/text.h"
 #include "contra/data/wordnet.h"
 
@@ -30,5 +31,9 @@ struct RetrievalTask {
   std::vector<int64_t> targets;
 };
 RetrievalTask gloss_retrieval_task(const WordNet& wordnet, const std::vector<int64_t>& synsets);
+
+/// The synonym sets (lemmas of each synset with two or more) of `synsets` only (e.g. the training
+/// split, so that held-out synsets never shape training views).
+augment::SynonymTable synonym_table(const WordNet& wordnet, const std::vector<int64_t>& synsets);
 
 }  // namespace contra::data

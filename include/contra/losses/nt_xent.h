@@ -2,6 +2,7 @@
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
+#include "contra/losses/output.h"
 #include "contra/losses/similarity.h"
 
 namespace contra::losses {
@@ -14,15 +15,6 @@ struct NTXentOptions {
   TORCH_ARG(double, temperature) = 0.5;
   /// Similarity between embeddings (default cosine).
   TORCH_ARG(Similarity, similarity) = Similarity::kCosine;
-};
-
-/// The loss and what it says about the batch (diagnostics carry no gradient).
-struct ContrastiveOutput {
-  at::Tensor loss;            ///< the reduced loss (NT-Xent: scalar mean over the 2N anchors)
-  double positive_sim = 0.0;  ///< mean similarity of positive pairs (before temperature)
-  double negative_sim = 0.0;  ///< mean similarity of negative pairs
-  double top1 = 0.0;          ///< share of anchors whose positive ranks first
-  double active = 1.0;        ///< share of anchors (or mined triplets' anchors) in the loss
 };
 
 namespace functional {

@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -15,6 +16,8 @@ enum class Similarity {
 
 /// "cosine" | "dot" | "euclidean" (negative squared distance) | "l2" (negative distance).
 Similarity similarity_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> similarity_names();
 std::string to_string(Similarity kind);
 
 namespace functional {

@@ -50,6 +50,10 @@ losses::ContrastiveOutput grad_cache_backward(const EmbedFn& embed, const torch:
                                               const GradCacheOptions& options,
                                               torch::nn::Module* stateful = nullptr);
 
+/// A method's split step (Method::split_step) through the gradient cache: accumulates the
+/// parameter gradients of the whole batch's loss; returns the output with the loss detached.
+losses::ContrastiveOutput grad_cache_step(const SplitStep& split);
+
 /// SimCLR's step through the gradient cache, in chunks of options.encode_chunk (the whole view
 /// when 0): the same gradients, loss and running statistics as model->forward(...).backward().
 losses::ContrastiveOutput simclr_grad_cache(SimCLRImpl& model, const torch::Tensor& view1,

@@ -38,6 +38,9 @@ struct MoCoOptions {
 
 class MoCoImpl : public TwoViewMethod {
  public:
+  using TwoViewMethod::after_step;
+  using TwoViewMethod::features;
+  using TwoViewMethod::forward;
   /// Throws contra::Error for bad settings (momentum outside [0, 1], queue_size < 1, an
   /// objective outside the InfoNCE family).
   explicit MoCoImpl(MoCoOptions options);
@@ -50,7 +53,6 @@ class MoCoImpl : public TwoViewMethod {
   /// Momentum update of the key networks, then the last forward's keys enter the queue.
   void after_step(int64_t step, int64_t total_steps) override;
   TwoViewLossOptions& objective() override { return options.network().loss(); }
-  std::vector<std::pair<std::string, double>> step_metrics() const override;
 
   /// Key embeddings of a view (no gradient; shuffled if shuffle_bn): [B, C, H, W] -> [B, dim].
   torch::Tensor embed_keys(const torch::Tensor& view);
@@ -59,6 +61,10 @@ class MoCoImpl : public TwoViewMethod {
   models::Encoder encoder, key_encoder;
   models::ProjectionHead head{nullptr}, key_head{nullptr};
   negatives::KeyQueue queue{nullptr};
+
+ protected:
+  /// momentum and queue_filled.
+  std::vector<std::pair<std::string, double>> method_metrics() const override;
 
  private:
   EmbedOptions embed_options() const;

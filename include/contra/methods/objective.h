@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
@@ -25,6 +26,8 @@ enum class TwoViewLoss {
 };
 /// "nt_xent" | "debiased" | "hard_negative" | "supcon" | "decoupled" | "triplet".
 TwoViewLoss two_view_loss_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> two_view_loss_names();
 
 /// Whether NT-Xent runs as the tiled, linear-memory pass (losses/tiled.h) or the plain one.
 enum class TiledMode {
@@ -34,6 +37,8 @@ enum class TiledMode {
 };
 /// "auto" | "on" | "off".
 TiledMode tiled_mode_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> tiled_mode_names();
 
 /// Batch size (pairs, N; 2N views) from which TiledMode::kAuto picks the tiled pass. Measured on
 /// CPU (bench/run_loss.sh): from here on the tiled pass is the faster of the two, and its memory

@@ -31,6 +31,8 @@ struct SimCLROptions {
 
 class SimCLRImpl : public TwoViewMethod {
  public:
+  using TwoViewMethod::features;
+  using TwoViewMethod::forward;
   explicit SimCLRImpl(SimCLROptions options);
   /// view1, view2: [B, C, H, W]. Each view is encoded separately (in encode_chunk pieces).
   /// labels: [B] int64, -1 where unknown; read only by the supcon objective.
@@ -41,6 +43,9 @@ class SimCLRImpl : public TwoViewMethod {
   /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
   torch::Tensor embed_view(const torch::Tensor& view);
   TwoViewLossOptions& objective() override { return options.loss(); }
+  /// The gradient cache's split: chunks of encode_chunk (the whole view when 0) through the
+  /// encoder and head, then the two-view loss with global negatives, as in forward().
+  std::optional<SplitStep> split_step(const data::Batch& batch) override;
   /// Projection-head embeddings of one chunk, in its given memory layout: [c, C, H, W] -> [c, dim].
   torch::Tensor embed_chunk(const torch::Tensor& chunk);
 

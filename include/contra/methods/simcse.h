@@ -1,10 +1,13 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 
+#include "contra/methods/method.h"
+
 #include "contra/data/tokenizer.h"
-#include "contra/losses/nt_xent.h"
+#include "contra/losses/output.h"
 #include "contra/losses/similarity.h"
 #include "contra/models/head.h"
 #include "contra/models/text_transformer.h"
@@ -17,6 +20,8 @@ enum class SimCSELoss {
   kNTXent,   ///< symmetric over the 2N embeddings; no hard negatives
 };
 SimCSELoss simcse_loss_from_string(const std::string& name);  ///< "info_nce" | "nt_xent"
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> simcse_loss_names();
 
 /// SimCSE: "SimCSE: Simple Contrastive Learning of Sentence Embeddings" (Gao, Yao, Chen, 2021).
 /// Unsupervised: a sentence's two views (by default the same text; the encoder's dropout makes
@@ -39,9 +44,17 @@ struct SimCSEOptions {
   TORCH_ARG(losses::Similarity, similarity) = losses::Similarity::kCosine;
 };
 
-class SimCSEImpl : public torch::nn::Module {
+/// With several processes (set_collective), each rank embeds its rows and scores its own
+/// anchors against every rank's positives (global in-batch negatives); the averaged gradients
+/// equal one process's with the whole batch.
+class SimCSEImpl : public Method {
  public:
   explicit SimCSEImpl(SimCSEOptions options);
+  /// Any text batch: text1 and text2 (two views, or anchors and positives) and text_negative
+  /// (one hard negative per row, or none).
+  losses::ContrastiveOutput forward(const data::Batch& batch) override;
+  /// Encoder features of inputs.text1 (see features(TokenBatch)).
+  torch::Tensor features(const data::Batch& inputs) override;
   /// Unsupervised: two views of the same B texts -> the loss over in-batch negatives.
   losses::ContrastiveOutput forward(const data::TokenBatch& view1, const data::TokenBatch& view2);
   /// Supervised: B anchors, their positives and, when negative.size() > 0, one hard negative

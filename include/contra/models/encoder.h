@@ -2,6 +2,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 
@@ -33,6 +34,8 @@ Encoder make_encoder(const EncoderSpec& spec);
 
 /// Name <-> kind for the config edge: "convnet", "resnet18", "resnet34", "resnet50".
 EncoderKind encoder_kind_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> encoder_kind_names();
 std::string to_string(EncoderKind kind);
 
 }  // namespace contra::models

@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -16,6 +17,8 @@ enum class TextPooling {
   kFirst,  ///< the first token's state (the <s> token the tokenizer prepends; BERT's [CLS])
 };
 TextPooling text_pooling_from_string(const std::string& name);  ///< "mean" | "first"
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> text_pooling_names();
 std::string to_string(TextPooling pooling);
 
 /// A Transformer encoder, "Attention Is All You Need" (Vaswani et al., 2017), in the pre-LN

@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
@@ -18,6 +19,8 @@ enum class NegativeSampling {
 };
 /// "all" | "random" | "hardest" | "threshold" | "semi_hard".
 NegativeSampling negative_sampling_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> negative_sampling_names();
 std::string to_string(NegativeSampling kind);
 
 struct NegativeSamplingOptions {

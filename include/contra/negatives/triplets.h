@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
@@ -17,6 +18,8 @@ enum class TripletMining {
 };
 /// "batch_all" | "batch_hard" | "semi_hard" | "hard".
 TripletMining triplet_mining_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> triplet_mining_names();
 std::string to_string(TripletMining kind);
 
 struct TripletMinerOptions {

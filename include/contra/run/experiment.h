@@ -2,18 +2,10 @@
 #include <string>
 
 #include "contra/config/run_config.h"
-#include "contra/data/dataset.h"
 #include "contra/eval/retrieval.h"
 #include "contra/train/trainer.h"
 
 namespace contra::run {
-
-/// The data a run trains and evaluates on, after eval.split and data.limit are applied.
-struct Datasets {
-  data::ImageDataset train;       ///< contrastive training images (and the kNN/probe bank)
-  data::ImageDataset evaluation;  ///< test split, or the held-out validation images
-};
-Datasets load_datasets(const config::RunConfig& cfg);
 
 struct EvalResult {
   bool done = false;
@@ -36,7 +28,9 @@ struct RunResult {
 /// Trains the configured method in a new run folder (config.yaml, metrics.jsonl, checkpoints),
 /// evaluates the frozen encoder, writes summary.json. Prints progress to stdout. SIGINT/SIGTERM
 /// stop it after a checkpoint (result.train.interrupted; no evaluation).
-/// Text methods (simcse, simcse_supervised) go to train_and_evaluate_text (text_experiment.h).
+/// Image methods evaluate kNN and the linear probe; text methods WordNet gloss retrieval against
+/// TF-IDF and the untrained encoder (text runs also train a tokenizer into the folder). Under a
+/// launcher (torchrun's RANK, WORLD_SIZE, ...) this process is one rank of the job.
 RunResult train_and_evaluate(const config::RunConfig& cfg, const std::string& run_dir);
 
 /// Continues a run from its folder's config.yaml and checkpoint.pt: model, optimizer, schedule,

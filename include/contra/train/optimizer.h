@@ -15,6 +15,8 @@ namespace contra::train {
 
 enum class OptimizerKind { kSGD, kAdamW, kLARS };
 OptimizerKind optimizer_kind_from_string(const std::string& name);  ///< sgd | adamw | lars
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> optimizer_kind_names();
 
 struct OptimizerOptions {
   explicit OptimizerOptions(OptimizerKind kind) : kind_(kind) {}

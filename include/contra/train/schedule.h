@@ -23,6 +23,8 @@ double lr_at(const ScheduleOptions& options, int64_t step);
 /// Peak lr from the lr given at batch 256: linear (x B/256), sqrt (x sqrt(B/256)) or none.
 enum class LrScaling { kLinear, kSqrt, kNone };
 LrScaling lr_scaling_from_string(const std::string& name);
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> lr_scaling_names();
 double scale_lr(double lr_at_256, int64_t batch_size, LrScaling scaling);
 
 }  // namespace contra::train

@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <torch/nn/module.h>
 
@@ -24,6 +25,8 @@ enum class NonFinitePolicy {
   kSkip,  ///< drop the step's gradients (no update) and go on, up to a limit
 };
 NonFinitePolicy nonfinite_policy_from_string(const std::string& name);  ///< stop | skip
+/// The valid names, in order (for the config schema and messages).
+std::vector<std::string> nonfinite_policy_names();
 
 struct TrainerOptions {
   explicit TrainerOptions(ScheduleOptions schedule) : schedule_(schedule) {}

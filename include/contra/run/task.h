@@ -1,0 +1,52 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "contra/data/batch.h"
+#include "contra/methods/method.h"
+#include "contra/run/experiment.h"
+#include "contra/run/resolve.h"
+
+namespace contra::run {
+
+/// What a run needs that depends on its modality: the data, the method built for it, the
+/// training batches and the evaluation. The run engine (engine.h) does the rest the same way
+/// for every modality. One implementation per modality: image_task.cpp, text_task.cpp.
+class Task {
+ public:
+  virtual ~Task() = default;
+  /// Reads the training data (with_training) and what evaluation needs (eval.enabled, or
+  /// always when !with_training).
+  virtual void load(bool with_training) = 0;
+  /// Writes what the run folder must hold before training (text: the tokenizer, trained on the
+  /// training texts unless one is given). Called on the leading process only, before open();
+  /// never on resume.
+  virtual void prepare_folder(const std::string& folder) = 0;
+  /// Reads what prepare_folder wrote (every process).
+  virtual void open(const std::string& folder) = 0;
+  /// The method as initialised by the current random state (the engine seeds it first).
+  virtual std::shared_ptr<methods::Method> make_method() = 0;
+  /// This process's batches of the training data, from global batch 0.
+  virtual std::unique_ptr<data::BatchSource> make_source() = 0;
+  /// Evaluates `method` (frozen encoder, eval mode) on the evaluation split.
+  virtual EvalResult evaluate(methods::Method& method) = 0;
+  /// summary.json fields that describe the data (train_images; train_examples, tokenizer, ...).
+  virtual nlohmann::json describe() const = 0;
+  /// What the start-up line says about the data, e.g. "60000 training images".
+  virtual std::string banner() const = 0;
+};
+
+/// The task of the run's modality.
+std::unique_ptr<Task> make_task(const ResolvedRun& run);
+std::unique_ptr<Task> make_image_task(const ResolvedRun& run);
+std::unique_ptr<Task> make_text_task(const ResolvedRun& run);
+
+/// Features of `inputs` batch by batch in eval mode (the method's train/eval mode restored):
+/// `batch(i, j)` makes the inputs of items [i, j); [n, dim] on the CPU.
+torch::Tensor embed_all(methods::Method& method, int64_t n, int64_t batch_size,
+                        const std::function<data::Batch(int64_t, int64_t)>& batch,
+                        const c10::Device& device);
+
+}  // namespace contra::run

@@ -1,0 +1,237 @@
+#include "contra/run/engine.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "contra/config/component_keys.h"
+#include "contra/config/load.h"
+#include "contra/core/error.h"
+#include "contra/core/runtime.h"
+#include "contra/dist/reducer.h"
+#include "contra/methods/grad_cache.h"
+#include "contra/models/batch_norm.h"
+#include "contra/run/checkpoints.h"
+#include "contra/run/run_state.h"
+#include "contra/run/stop_signal.h"
+#include "contra/run/summary.h"
+#include "contra/run/task.h"
+
+namespace contra::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A training run's parts, composed once; the trainer's hooks read them.
+struct Engine {
+  const ResolvedRun& run;
+  std::optional<RunDir> dir;  ///< the leading process's run folder
+  std::string path;
+  std::shared_ptr<dist::Group> group;
+  Clock::time_point started = Clock::now();
+  int threads = 1;
+  std::unique_ptr<Task> task;
+  std::shared_ptr<methods::Method> method;
+  std::unique_ptr<train::Optimizer> optimizer;
+  std::unique_ptr<data::BatchSource> source;
+  std::optional<dist::GradientReducer> reducer;
+  std::optional<Checkpoints> checkpoints;
+  RunState start;  ///< where training starts (a resumed run's checkpoint)
+  train::ScheduleOptions schedule{0.0, 1};
+
+  bool lead() const { return run.lead(); }
+};
+
+/// Data, folder, model and optimizer, and on resume the checkpoint's state.
+void build(Engine& e, bool resume) {
+  e.threads = set_threads(int(e.run.config.threads));
+  e.task = make_task(e.run);
+  e.task->load(/*with_training=*/true);
+  if (e.lead() && !resume) {
+    e.dir->write_file("config.yaml", config::to_yaml(e.run.config));
+    e.task->prepare_folder(e.path);
+  }
+  if (e.group) e.group->barrier();  // the folder is ready for every process
+  e.task->open(e.path);
+  e.checkpoints.emplace(e.path, e.run.config.train.keep_checkpoints);
+  torch::manual_seed(e.run.config.seed);
+  e.method = e.task->make_method();
+  e.method->to(e.run.device);
+  e.optimizer = train::make_optimizer(e.method->trainable_parameters(), e.run.optimizer);
+  if (resume) {  // every process reads the checkpoint (several machines: a shared run folder)
+    e.start = from_checkpoint_state(e.checkpoints->load_latest(*e.method, e.optimizer.get()));
+    restore_run_state(e.start, *e.method, e.run.device);
+    if (e.lead()) e.dir->keep_metrics_through(e.start.step);
+  }
+  e.source = e.task->make_source();
+  e.source->seek(e.start.step);
+  e.schedule = e.run.schedule(e.source->batches_per_epoch());
+}
+
+/// Several processes: one initial state, global negatives, gradient averaging.
+void distribute(Engine& e) {
+  if (!e.group) return;
+  dist::broadcast_module(*e.method, *e.group);  // whatever each rank drew
+  e.method->set_collective(e.group);
+  if (e.run.config.dist.sync_bn) models::synchronise_batch_norm(*e.method, e.group);
+  e.reducer.emplace(e.method->trainable_parameters(), e.group);
+}
+
+/// The step strategy: the method's forward (the trainer back-propagates), or the gradient cache
+/// through the method's split step (it back-propagates itself, chunk by chunk).
+train::StepSource step_source(Engine& e) {
+  train::StepSource s;
+  s.backward_done = e.run.grad_cache;
+  s.batches_per_epoch = e.source->batches_per_epoch();
+  s.wait_seconds = [&e] { return e.source->wait_seconds(); };
+  s.next = [&e] {
+    const data::Batch batch = e.source->next().to(e.run.device);
+    train::StepOutput out;
+    out.pairs = batch.size();
+    out.epoch = batch.epoch;
+    if (!e.run.grad_cache) {
+      out.output = e.method->forward(batch);
+      return out;
+    }
+    auto split = e.method->split_step(batch);
+    CONTRA_CHECK(split.has_value(), "train.grad_cache: method ", e.run.config.method,
+                 " has no split step");
+    out.output = methods::grad_cache_step(*split);
+    return out;
+  };
+  return s;
+}
+
+train::TrainerHooks hooks(Engine& e) {
+  train::TrainerHooks h;
+  if (e.reducer) {
+    h.after_backward = [&e] { e.reducer->average(); };
+    h.agree_stop = [&e](bool asked) { return e.group->any(asked); };
+  }
+  h.after_step = [&e](int64_t step, const losses::ContrastiveOutput& out) {
+    if (e.group) e.group->mark_step(step);
+    e.method->after_step(step, e.schedule.total_steps(), out);
+  };
+  if (e.lead())
+    h.on_log = [&e](const train::StepRecord& r) {
+      e.dir->append_metrics(metrics_line(r, *e.method, e.group.get()));
+    };
+  h.on_checkpoint = [&e](int64_t step, int64_t epoch, int64_t skipped) {
+    if (e.group) dist::average_buffers(*e.method, *e.group);
+    if (!e.lead()) return;
+    const RunState state = capture_run_state(step, epoch, skipped, *e.method, e.run.device);
+    e.checkpoints->save(*e.method, e.optimizer.get(), to_checkpoint_state(state));
+  };
+  return h;
+}
+
+train::TrainerOptions trainer_options(const Engine& e, const StopOnSignal& stop) {
+  const auto& t = e.run.config.train;
+  return train::TrainerOptions(e.schedule)
+      .log_every(t.log_every)
+      .checkpoint_every(t.checkpoint_every)
+      .interactive(isatty(fileno(stdout)) == 1)
+      .start_step(e.start.step)
+      .stop(&stop.flag())
+      .world_size(e.run.world_size)
+      .quiet(!e.lead())
+      .nonfinite(e.run.nonfinite)
+      .max_skipped_steps(t.max_skipped_steps)
+      .start_skipped_steps(e.start.skipped_steps);
+}
+
+void print_banner(const Engine& e, bool resume) {
+  if (!e.lead()) return;
+  const auto& c = e.run.config;
+  std::printf("contra: %s on %s, %s, %lld steps of batch %lld, %d threads, run folder %s\n",
+              c.method.c_str(), c.data.dataset.c_str(), e.task->banner().c_str(),
+              (long long)e.schedule.total_steps(), (long long)e.run.global_batch, e.threads,
+              e.path.c_str());
+  if (e.group)
+    std::printf("%lld processes (c10d, Gloo): %lld samples of each batch per process\n",
+                (long long)e.run.world_size, (long long)e.run.rank_batch);
+  if (resume)
+    std::printf("resuming at step %lld of %lld\n", (long long)e.start.step,
+                (long long)e.schedule.total_steps());
+  std::fflush(stdout);
+}
+
+/// After the loop: the interrupted run's message, or (leading process) evaluation and
+/// summary.json; the other processes wait for the leader to finish.
+RunResult finish(Engine& e, RunResult result, const StopOnSignal& stop) {
+  if (result.train.interrupted) {
+    result.stop_signal = stop.signal() != 0 ? stop.signal() : SIGTERM;  // a rank told by another
+    if (e.lead())
+      std::printf("stopped at step %lld (checkpoint written); continue with: contra train --resume %s\n",
+                  (long long)result.train.steps, e.path.c_str());
+    std::fflush(stdout);
+    return result;
+  }
+  if (!e.lead()) {
+    e.group->finish();
+    return result;
+  }
+  std::printf("trained %lld steps in %.1f s: %.1f pairs/s, data wait %.1f%%\n",
+              (long long)result.train.steps, result.train.wall_s, result.train.pairs_per_s,
+              100.0 * result.train.data_wait_fraction);
+  std::fflush(stdout);
+  if (e.run.config.eval.enabled) result.eval = e.task->evaluate(*e.method);
+  SummaryInputs in{e.run, result, *e.method, *e.task, e.group.get(), e.threads,
+                   std::chrono::duration<double>(Clock::now() - e.started).count()};
+  e.dir->write_file("summary.json", summary_json(in).dump(2) + "\n");
+  if (e.group) e.group->finish();
+  return result;
+}
+
+EvalResult evaluate_checkpoint_in(const ResolvedRun& run, const RunDir& dir);
+
+}  // namespace
+
+RunResult run_engine(const ResolvedRun& run, std::optional<RunDir> dir, const std::string& path,
+                     bool resume, const std::shared_ptr<dist::Group>& group) {
+  Engine e{run, std::move(dir), path, group};
+  config::with_config_keys([&] { build(e, resume); });
+  distribute(e);
+  print_banner(e, resume);
+  StopOnSignal stop;
+  RunResult result;
+  result.dir = path;
+  result.train = train::fit(*e.method, step_source(e), *e.optimizer, trainer_options(e, stop), hooks(e));
+  return finish(e, std::move(result), stop);
+}
+
+std::shared_ptr<methods::Method> method_for_run(const std::string& run_dir) {
+  const RunDir dir = RunDir::open(run_dir);
+  const ResolvedRun run = resolve(config::load(dir.file("config.yaml")));
+  return config::with_config_keys([&] {
+    auto task = make_task(run);
+    task->open(dir.path());
+    torch::manual_seed(run.config.seed);
+    return task->make_method();
+  });
+}
+
+EvalResult evaluate_checkpoint(const ResolvedRun& run, const RunDir& dir) {
+  return config::with_config_keys([&] { return evaluate_checkpoint_in(run, dir); });
+}
+
+namespace {
+EvalResult evaluate_checkpoint_in(const ResolvedRun& run, const RunDir& dir) {
+  set_threads(int(run.config.threads));
+  auto task = make_task(run);
+  task->load(/*with_training=*/false);
+  task->open(dir.path());
+  torch::manual_seed(run.config.seed);
+  auto method = task->make_method();
+  Checkpoints(dir.path(), run.config.train.keep_checkpoints).load_latest(*method, nullptr);
+  method->to(run.device);
+  return task->evaluate(*method);
+}
+}  // namespace
+
+}  // namespace contra::run

@@ -1,0 +1,152 @@
+// The image modality: Fashion-MNIST or an image folder, two augmented views per image, kNN and
+// linear-probe evaluation of the frozen encoder.
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "contra/augment/pipeline.h"
+#include "contra/core/error.h"
+#include "contra/core/rng.h"
+#include "contra/data/fashion_mnist.h"
+#include "contra/data/image_folder.h"
+#include "contra/data/loader.h"
+#include "contra/eval/knn.h"
+#include "contra/eval/linear_probe.h"
+#include "contra/run/task.h"
+
+namespace contra::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+data::ImageDataset slice(const data::ImageDataset& d, int64_t begin, int64_t end) {
+  data::ImageDataset out;
+  out.images = d.images.slice(0, begin, end).contiguous();
+  out.labels = d.labels.slice(0, begin, end).contiguous();
+  out.class_names = d.class_names;
+  return out;
+}
+
+/// Mixed supervision: keeps each label with probability `fraction` (seeded per sample), -1
+/// elsewhere. Only the contrastive loss sees the result; evaluation keeps every label.
+torch::Tensor keep_label_fraction(const torch::Tensor& labels, double fraction, uint64_t seed) {
+  auto out = labels.clone();
+  auto* y = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < out.numel(); ++i)
+    if (!Rng(derive_seed(seed, uint64_t(i), 0x6c6162656c73ull /* "labels" */)).bernoulli(fraction))
+      y[i] = -1;
+  return out;
+}
+
+class ImageTask : public Task {
+ public:
+  explicit ImageTask(const ResolvedRun& run) : run_(run), cfg_(run_.config) {}
+
+  void load(bool with_training) override {
+    data::ImageDataset train, test;
+    const bool want_test = run_.eval_split == data::EvalSplit::kTest;
+    train = read(data::Split::kTrain);
+    if (want_test) test = read(data::Split::kTest);
+    if (!want_test) {
+      const int64_t n = train.size(), v = cfg_.eval.val_size;
+      CONTRA_CHECK(v < n, "eval.val_size (", v, ") must be smaller than the training set (", n, ")");
+      test = slice(train, n - v, n);
+      train = slice(train, 0, n - v);
+    }
+    if (cfg_.data.limit > 0 && cfg_.data.limit < train.size()) train = slice(train, 0, cfg_.data.limit);
+    if (with_training)
+      CONTRA_CHECK(cfg_.train.batch_size <= train.size(), "train.batch_size (", cfg_.train.batch_size,
+                   ") is larger than the training set (", train.size(), " images)");
+    train_ = std::move(train);
+    evaluation_ = std::move(test);
+  }
+
+  void prepare_folder(const std::string&) override {}
+  void open(const std::string&) override {}
+
+  std::shared_ptr<methods::Method> make_method() override {
+    // Fashion-MNIST is grayscale; an image folder is read with data.channels.
+    const int64_t channels = run_.dataset == data::DatasetKind::kFashionMNIST ? 1 : cfg_.data.channels;
+    auto method = run::make_method(cfg_, channels);
+    objective_is_supcon_ = method->objective().kind() == methods::TwoViewLoss::kSupCon;
+    return method;
+  }
+
+  std::unique_ptr<data::BatchSource> make_source() override {
+    data::ImageDataset contrastive = train_;  // shares the images
+    if (objective_is_supcon_)
+      contrastive.labels = keep_label_fraction(train_.labels, cfg_.loss.label_fraction, cfg_.seed);
+    return std::make_unique<data::TwoViewLoader>(contrastive, augment::Pipeline(pipeline_options(cfg_)),
+                                                 data::LoaderOptions(run_.global_batch)
+                                                     .seed(cfg_.seed)
+                                                     .workers(cfg_.data.workers)
+                                                     .prefetch(cfg_.data.prefetch)
+                                                     .rank(run_.rank)
+                                                     .world_size(run_.world_size));
+  }
+
+  EvalResult evaluate(methods::Method& method) override {
+    EvalResult r;
+    r.done = true;
+    r.split = cfg_.eval.split;
+    const auto t0 = Clock::now();
+    CONTRA_CHECK((train_.labels >= 0).all().item<bool>() && (evaluation_.labels >= 0).all().item<bool>(),
+                 "evaluation needs labels for every image");
+    auto train_f = features(method, train_), eval_f = features(method, evaluation_);
+    r.embed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.knn_acc = eval::knn_accuracy(
+        train_f, train_.labels, eval_f, evaluation_.labels,
+        eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
+    if (cfg_.eval.linear) {
+      auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
+                                      eval::LinearProbeOptions().seed(cfg_.seed));
+      r.linear_acc = probe.test_accuracy;
+      r.linear_val_acc = probe.val_accuracy;
+      r.linear_l2 = probe.l2;
+    }
+    r.eval_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return r;
+  }
+
+  nlohmann::json describe() const override { return {{"train_images", train_.size()}}; }
+
+  std::string banner() const override { return std::to_string(train_.size()) + " training images"; }
+
+ private:
+  data::ImageDataset read(data::Split split) const {
+    if (run_.dataset == data::DatasetKind::kFashionMNIST)
+      return data::load_fashion_mnist(cfg_.data.path, split);
+    CONTRA_CHECK(split == data::Split::kTrain || !cfg_.data.test_path.empty(),
+                 "data.test_path must name the evaluation folder when data.dataset is "
+                 "image_folder and eval.split is test (or set eval.split=val)");
+    auto opts = data::ImageFolderOptions();
+    opts.size = cfg_.data.image_size;
+    opts.channels = cfg_.data.channels;
+    return data::load_image_folder(split == data::Split::kTrain ? cfg_.data.path : cfg_.data.test_path,
+                                   opts);
+  }
+
+  /// Frozen-encoder features of all images, normalised as the views are.
+  torch::Tensor features(methods::Method& method, const data::ImageDataset& d) const {
+    return embed_all(method, d.size(), cfg_.eval.batch_size,
+                     [&](int64_t i, int64_t j) {
+                       data::Batch b;
+                       b.view1 = augment::normalize_images(d.images.slice(0, i, j), cfg_.augment.mean,
+                                                           cfg_.augment.std);
+                       return b;
+                     },
+                     run_.device);
+  }
+
+  ResolvedRun run_;
+  const config::RunConfig& cfg_;
+  data::ImageDataset train_, evaluation_;
+  bool objective_is_supcon_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_image_task(const ResolvedRun& run) {
+  return std::make_unique<ImageTask>(run);
+}
+
+}  // namespace contra::run

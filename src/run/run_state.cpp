@@ -1,0 +1,60 @@
+#include "contra/run/run_state.h"
+
+#include <torch/torch.h>
+
+namespace contra::run {
+namespace {
+// The names in the checkpoint file (kept from the first release so older runs still resume).
+constexpr const char* kRngCpu = "rng_cpu";
+constexpr const char* kRngCuda = "rng_cuda";
+constexpr const char* kSkipped = "skipped_steps";
+constexpr const char* kController = "adaptive";
+}  // namespace
+
+RunState capture_run_state(int64_t step, int64_t epoch, int64_t skipped_steps,
+                           const methods::Method& method, const c10::Device& device) {
+  RunState s;
+  s.step = step;
+  s.epoch = epoch;
+  s.skipped_steps = skipped_steps;
+  s.rng_cpu = train::cpu_rng_state();
+  if (device.is_cuda()) s.rng_cuda = train::cuda_rng_state(device);
+  s.method = method.state();
+  return s;
+}
+
+void restore_run_state(const RunState& state, methods::Method& method, const c10::Device& device) {
+  if (state.rng_cpu.defined()) train::set_cpu_rng_state(state.rng_cpu);
+  if (state.rng_cuda.defined() && device.is_cuda()) train::set_cuda_rng_state(device, state.rng_cuda);
+  method.load_state(state.method);
+}
+
+train::CheckpointState to_checkpoint_state(const RunState& state) {
+  train::CheckpointState c{state.step, state.epoch, {}};
+  if (state.rng_cpu.defined()) c.extra[kRngCpu] = state.rng_cpu;
+  if (state.rng_cuda.defined()) c.extra[kRngCuda] = state.rng_cuda;
+  c.extra[kSkipped] = torch::tensor(state.skipped_steps, torch::kLong);
+  if (!state.method.controller.empty())
+    c.extra[kController] = torch::tensor(state.method.controller, torch::kDouble);
+  return c;
+}
+
+RunState from_checkpoint_state(const train::CheckpointState& c) {
+  RunState s;
+  s.step = c.step;
+  s.epoch = c.epoch;
+  auto find = [&](const char* name) {
+    auto it = c.extra.find(name);
+    return it == c.extra.end() ? at::Tensor() : it->second;
+  };
+  s.rng_cpu = find(kRngCpu);
+  s.rng_cuda = find(kRngCuda);
+  if (auto t = find(kSkipped); t.defined()) s.skipped_steps = t.item<int64_t>();
+  if (auto t = find(kController); t.defined()) {
+    auto d = t.to(torch::kDouble).contiguous();
+    s.method.controller.assign(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+  }
+  return s;
+}
+
+}  // namespace contra::run

@@ -1,0 +1,77 @@
+#include "contra/run/summary.h"
+
+namespace contra::run {
+namespace {
+
+nlohmann::json retrieval_json(const eval::RetrievalMetrics& m) {
+  return {{"recall_at_1", m.recall_at_1}, {"recall_at_10", m.recall_at_10}, {"mrr", m.mrr}};
+}
+
+nlohmann::json or_null(double v) { return v >= 0 ? nlohmann::json(v) : nlohmann::json(); }
+
+}  // namespace
+
+nlohmann::json metrics_line(const train::StepRecord& r, const methods::Method& method,
+                            const dist::Group* group) {
+  nlohmann::json line = {{"step", r.stats.step},
+                         {"epoch", r.stats.epoch},
+                         {"loss", r.stats.loss},
+                         {"lr", r.stats.lr},
+                         {"pairs_per_s", r.stats.pairs_per_s},
+                         {"data_wait", r.stats.data_wait},
+                         {"pos_sim", r.diagnostics.positive_sim},
+                         {"neg_sim", r.diagnostics.negative_sim},
+                         {"top1", r.diagnostics.top1},
+                         {"active", r.diagnostics.active},
+                         {"skipped_steps", r.skipped_steps}};
+  for (const auto& [name, value] : method.step_metrics()) line[name] = value;
+  if (group) line["comm_s"] = group->comm_seconds();
+  return line;
+}
+
+nlohmann::json eval_json(const EvalResult& e) {
+  nlohmann::json j;
+  if (e.retrieval) {
+    j = retrieval_json(e.trained);
+    j["queries"] = e.trained.queries;
+    j["documents"] = e.trained.documents;
+    j["tfidf"] = retrieval_json(e.tfidf);
+    j["untrained"] = retrieval_json(e.untrained);
+  } else {
+    j["knn_acc"] = e.knn_acc;
+    j["linear_acc"] = or_null(e.linear_acc);
+    j["linear_l2"] = e.linear_l2;
+    j["linear_val_acc"] = or_null(e.linear_val_acc);
+    j["embed_s"] = e.embed_s;
+  }
+  j["eval_split"] = e.split;
+  j["eval_s"] = e.eval_s;
+  return j;
+}
+
+nlohmann::json summary_json(const SummaryInputs& in) {
+  const auto& t = in.result.train;
+  nlohmann::json s = in.result.eval.done ? eval_json(in.result.eval) : nlohmann::json::object();
+  s["method"] = in.run.config.method;
+  s["steps"] = t.steps;
+  s["wall_s"] = t.wall_s;
+  s["pairs_per_s"] = t.pairs_per_s;
+  s["final_loss"] = t.final_loss;  // NaN (no updating step) is written as null
+  s["skipped_steps"] = t.skipped_steps;
+  s["data_wait_fraction"] = t.data_wait_fraction;
+  s["threads"] = in.threads;
+  s["device"] = in.run.config.device;
+  int64_t parameters = 0;
+  for (const auto& p : in.method.trainable_parameters()) parameters += p.numel();
+  s["parameters"] = parameters;  // trained ones (what the gradient all-reduce moves)
+  s.update(in.task.describe());
+  s["total_s"] = in.total_s;
+  if (in.group) {
+    s["world_size"] = in.run.world_size;
+    s["comm_s"] = in.group->comm_seconds();
+    s["comm_fraction"] = t.wall_s > 0 ? in.group->comm_seconds() / t.wall_s : 0.0;
+  }
+  return s;
+}
+
+}  // namespace contra::run

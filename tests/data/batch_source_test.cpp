@@ -1,0 +1,115 @@
+// The one loader contract (data::BatchSource), held by both loaders: seek(g) continues the
+// stream exactly at batch g, and W ranks' slices of a global batch are one process's batch.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "contra/augment/pipeline.h"
+#include "contra/augment/text.h"
+#include "contra/core/rng.h"
+#include "contra/data/loader.h"
+#include "contra/data/text_loader.h"
+#include "contra/data/tokenizer.h"
+#include "data_test_util.h"
+
+using namespace contra;
+using namespace contra::data;
+
+namespace {
+
+ImageDataset images(int64_t n) {
+  ImageDataset ds;
+  ds.images = at::randint(0, 256, {n, 1, 8, 8}, at::TensorOptions(at::kByte));
+  ds.labels = at::arange(n, at::kLong);
+  return ds;
+}
+
+std::vector<std::string> texts(int64_t n) {
+  const std::vector<std::string> words = {"the", "dog", "cat", "barked", "sat", "on", "a", "mat",
+                                          "at", "night", "small", "bird", "sings", "green", "tree"};
+  std::vector<std::string> out;
+  Rng rng(3);
+  for (int64_t i = 0; i < n; ++i) {
+    std::string s;
+    for (int k = 0, len = 4 + int(rng.below(6)); k < len; ++k) s += (k ? " " : "") + words[rng.below(words.size())];
+    out.push_back(s);
+  }
+  return out;
+}
+
+const Tokenizer& tokenizer() {
+  static datatest::TempDir dir;
+  static const Tokenizer tok = [] {
+    auto p = dir.file("tok.model");
+    train_tokenizer(texts(400), p, TokenizerTrainOptions(40).threads(1));
+    return Tokenizer::load(p);
+  }();
+  return tok;
+}
+
+std::unique_ptr<BatchSource> text_loader(int64_t rank, int64_t world) {
+  augment::TextAugmenter views(augment::TextAugmentOptions().ops({augment::TextOp::kDelete}).delete_p(0.3));
+  return std::make_unique<TextLoader>(texts(100), tokenizer(), views,
+                                      TextLoaderOptions(8).seed(5).rank(rank).world_size(world));
+}
+
+std::unique_ptr<BatchSource> image_loader(int64_t rank, int64_t world) {
+  static const ImageDataset ds = images(60);
+  return std::make_unique<TwoViewLoader>(ds, augment::Pipeline(augment::PipelineOptions()),
+                                         LoaderOptions(8).seed(5).rank(rank).world_size(world));
+}
+
+/// Row i of a token batch without its padding.
+at::Tensor row(const TokenBatch& t, int64_t i) { return t.ids[i].masked_select(t.mask[i]); }
+
+void expect_same_rows(const Batch& a, int64_t a_first, const Batch& b, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    EXPECT_EQ(a.index[a_first + i].item<int64_t>(), b.index[i].item<int64_t>()) << i;
+    if (a.view1.defined()) {
+      EXPECT_TRUE(at::equal(a.view1[a_first + i], b.view1[i])) << i;
+      EXPECT_TRUE(at::equal(a.view2[a_first + i], b.view2[i])) << i;
+    } else {
+      EXPECT_TRUE(at::equal(row(a.text1, a_first + i), row(b.text1, i))) << i;
+      EXPECT_TRUE(at::equal(row(a.text2, a_first + i), row(b.text2, i))) << i;
+    }
+  }
+}
+
+using Make = std::unique_ptr<BatchSource> (*)(int64_t, int64_t);
+
+void seek_continues_the_stream(Make make) {
+  auto whole = make(0, 1), sought = make(0, 1);
+  std::vector<Batch> stream;
+  for (int i = 0; i < 2 * whole->batches_per_epoch() + 3; ++i) stream.push_back(whole->next());
+  for (int64_t g : {int64_t(5), int64_t(0), 2 * whole->batches_per_epoch() + 1}) {
+    sought->seek(g);
+    const Batch b = sought->next();
+    EXPECT_EQ(b.epoch, stream[size_t(g)].epoch) << g;
+    EXPECT_EQ(b.batch, stream[size_t(g)].batch) << g;
+    expect_same_rows(stream[size_t(g)], 0, b, b.size());
+  }
+}
+
+void ranks_make_the_whole_batch(Make make) {
+  auto whole = make(0, 1), r0 = make(0, 2), r1 = make(1, 2);
+  for (int k = 0; k < 5; ++k) {
+    const Batch a = whole->next(), b0 = r0->next(), b1 = r1->next();
+    ASSERT_EQ(b0.size(), 4);
+    ASSERT_EQ(b1.size(), 4);
+    expect_same_rows(a, 0, b0, 4);
+    expect_same_rows(a, 4, b1, 4);
+  }
+}
+
+}  // namespace
+
+TEST(BatchSource, SeekContinuesTheStream_Images) { seek_continues_the_stream(image_loader); }
+TEST(BatchSource, SeekContinuesTheStream_Text) { seek_continues_the_stream(text_loader); }
+TEST(BatchSource, RanksMakeTheWholeBatch_Images) { ranks_make_the_whole_batch(image_loader); }
+TEST(BatchSource, RanksMakeTheWholeBatch_Text) { ranks_make_the_whole_batch(text_loader); }
+
+TEST(BatchSource, TextBatchMustSplitOverTheRanks) {
+  augment::TextAugmenter views{augment::TextAugmentOptions()};
+  EXPECT_THROW(TextLoader(texts(100), tokenizer(), views, TextLoaderOptions(9).rank(0).world_size(2)),
+               Error);
+}
