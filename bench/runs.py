@@ -74,7 +74,7 @@ class Fail(Exception):
 # ---------------------------------------------------------------- run lists
 
 class Run:
-    def __init__(self, name, config=None, sets=(), procs=1, cmd=None):
+    def __init__(self, name, config=None, sets=(), procs=None, cmd=None):
         self.name, self.config, self.sets, self.procs, self.cmd = name, config, list(sets), procs, cmd
 
 
@@ -115,7 +115,7 @@ def parse_run(line, where):
             raise Fail(f"{where}: unknown option '{w}' (a run takes KEY=VALUE, --set, --config, --procs, --cmd)")
         run.sets.append(check_kv(w, where))
         i += 1
-    if run.cmd and (run.sets or run.config or run.procs != 1):
+    if run.cmd and (run.sets or run.config or run.procs is not None):
         raise Fail(f'{where}: --cmd runs a command as it is: no overrides, --config or --procs before it')
     return run
 
@@ -168,7 +168,7 @@ def contra_command(run, args):
     for kv in sets:
         cmd += ['--set', kv]
     cmd += ['--out', os.path.join(args.out, run.name)]
-    procs = run.procs if run.procs != 1 else args.procs
+    procs = run.procs or args.procs  # the line's --procs, else this command's
     if procs > 1:
         # Debian 12's torchrun (PyTorch 1.13, Python 3.11) cannot parse its own default
         # "--redirects 0"; "--redirects 1 --tee 1" sidesteps that and works on every version.
@@ -184,8 +184,10 @@ def execute(run, args):
     summary = os.path.join(folder, 'summary.json')
     if os.path.exists(summary) and not args.redo:
         return 'kept (finished earlier)', None
-    if os.path.lexists(folder):
-        shutil.rmtree(folder) if os.path.isdir(folder) and not os.path.islink(folder) else os.remove(folder)
+    if os.path.isdir(folder) and not os.path.islink(folder):
+        shutil.rmtree(folder)  # unfinished (or --redo): contra wants a new folder
+    elif os.path.lexists(folder):
+        os.remove(folder)
     if run.cmd:
         os.makedirs(folder)
         cmd = [w.replace('{out}', folder) for w in run.cmd]
