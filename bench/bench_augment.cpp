@@ -19,6 +19,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "bench_cli.h"
 #include "contra/augment/pipeline.h"
 #include "contra/core/error.h"
 #include "contra/data/fashion_mnist.h"
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Two-view augmentation speed on one core (contra's pipeline)"};
   app.add_option("--n", n, "two-view augmentations to time")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(contra::bench::at_least(1));
   app.add_flag("--random", random, "random 28x28 images instead of Fashion-MNIST");
   app.add_option("--dir", dir, "Fashion-MNIST folder")->capture_default_str();
   try {

@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <limits>
 #include <string>
 
 #include <sys/resource.h>
@@ -32,6 +31,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include "bench_cli.h"
 #include "contra/core/error.h"
 #include "contra/core/runtime.h"
 #include "contra/losses/clip.h"
@@ -72,27 +72,27 @@ Args parse(int argc, char** argv) {
       ->check(CLI::IsMember({"nt_xent", "info_nce", "clip"}));
   app.add_option("--pairs", a.pairs, "pairs N (rows of each embedding matrix)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{2}, std::numeric_limits<int64_t>::max()));
-  app.add_option("--dim", a.dim, "embedding dimension")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(contra::bench::at_least(2));
+  app.add_option("--dim", a.dim, "embedding dimension")->capture_default_str()->check(contra::bench::at_least(1));
   app.add_option("--threads", a.threads, "intra-op threads (0: all cores)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(contra::bench::at_least(0));
   app.add_option("--device", a.device, "device")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--tile-size", a.tile, "rows per tile (tiled)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(contra::bench::at_least(1));
   app.add_option("--tile-threads", a.tile_threads, "threads within a tile or across tiles (tiled)")
       ->capture_default_str()
       ->check(CLI::IsMember({"within", "across"}));
   app.add_option("--temperature", a.temperature, "temperature")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(contra::bench::positive_real());
   app.add_option("--warmup", a.warmup, "untimed passes first")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(contra::bench::at_least(0));
   app.add_option("--repeats", a.repeats, "timed passes (the best is reported)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(contra::bench::at_least(1));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include "bench_cli.h"
 #include "contra/config/load.h"
 #include "contra/core/error.h"
 #include "contra/core/runtime.h"
@@ -55,14 +56,14 @@ int main(int argc, char** argv) try {
   std::vector<std::string> sets;
   CLI::App app{"Model FLOPs utilisation of one SimCLR training step (ConvNet encoder)"};
   app.add_option("--config", config, "config file")->capture_default_str();
-  app.add_option("--batch", batch, "pairs per step")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--size", size, "image side in pixels")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch, "pairs per step")->capture_default_str()->check(contra::bench::at_least(1));
+  app.add_option("--size", size, "image side in pixels")->capture_default_str()->check(contra::bench::at_least(1));
   app.add_option("--threads", threads, "intra-op threads (0: all cores)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(contra::bench::at_least(0));
   app.add_option("--steps", steps, "timed steps (after two warm-up steps)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(contra::bench::at_least(1));
   app.add_option("--set", sets, "config override key=value (repeatable)")->allow_extra_args(false);
   try {
     app.parse(argc, argv);
