@@ -404,6 +404,7 @@ def parse_args(argv):
     p.add_argument('--relative', metavar='EXPR', help="column: EXPR over the first run's value")
     p.add_argument('--redo', action='store_true', help='rerun runs that finished earlier')
     p.add_argument('--table', action='store_true', help='run nothing: the arguments are run folders')
+    p.add_argument('--dry-run', action='store_true', help='print the commands, run nothing')
     a = p.parse_intermixed_args(argv)
     if a.table:
         return a
@@ -423,6 +424,8 @@ def main(argv=None):
     if args.table:
         rows = []
         for folder in args.overrides:
+            if not os.path.isdir(folder):
+                continue  # OUT/* also matches the logs, results.txt and table.md
             values = load_run(folder)
             rows.append((os.path.basename(os.path.normpath(folder)), values, 'unfinished'))
         print('\n'.join(table(rows, fields, relative)))
@@ -434,6 +437,13 @@ def main(argv=None):
     if any(not r.cmd for r in runs) and not os.access(args.contra, os.X_OK):
         raise Fail(f'{args.contra} not found: build it first (scripts/build.sh)')
     args.contra = os.path.abspath(args.contra)
+    if args.dry_run:
+        args.out = os.path.abspath(args.out or 'OUT')
+        for run in runs:
+            folder = os.path.join(args.out, run.name)
+            cmd = [w.replace('{out}', folder) for w in run.cmd] if run.cmd else contra_command(run, args)
+            print(f'{run.name}: ' + ' '.join(shlex.quote(w) for w in cmd))
+        return 0
     args.out = os.path.abspath(args.out or tempfile.mkdtemp(prefix='contra-runs-'))
     os.makedirs(args.out, exist_ok=True)
     print(machine_line(), flush=True)
