@@ -1,5 +1,5 @@
 // Two-view augmentation speed on one core, comparable with the torchvision peer
-// (simclr_ref.py --aug-bench N --threads 1: N calls of "two views of image i % 60000").
+// (bench/peers/simclr_peer.py --aug-bench N --threads 1: N calls of "two views of image i % 60000").
 //
 //   bench_augment [--n N] [--random] [--dir DIR]
 //
@@ -11,13 +11,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "bench_cli.h"
 #include "contra/augment/pipeline.h"
 #include "contra/core/error.h"
 #include "contra/data/fashion_mnist.h"
@@ -94,17 +96,16 @@ int main(int argc, char** argv) {
   int64_t n = 100000;
   bool random = false;
   std::string dir = contra::data::kFashionMnistDefaultDir;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--n") && i + 1 < argc) {
-      n = std::atoll(argv[++i]);
-    } else if (!std::strcmp(argv[i], "--random")) {
-      random = true;
-    } else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) {
-      dir = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: %s [--n N] [--random] [--dir DIR]\n", argv[0]);
-      return 2;
-    }
+  CLI::App app{"Two-view augmentation speed on one core (contra's pipeline)"};
+  app.add_option("--n", n, "two-view augmentations to time")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(1));
+  app.add_flag("--random", random, "random 28x28 images instead of Fashion-MNIST");
+  app.add_option("--dir", dir, "Fashion-MNIST folder")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; bad input: the message, then 2
   }
   at::set_num_threads(1);
 

@@ -18,12 +18,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <string>
 
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -31,6 +31,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include "bench_cli.h"
 #include "contra/core/error.h"
 #include "contra/core/runtime.h"
 #include "contra/losses/clip.h"
@@ -59,35 +60,44 @@ struct Args {
   double temperature = 0.1;
 };
 
+/// The command line; on bad input (or --help) prints the message and exits (2; --help: 0).
 Args parse(int argc, char** argv) {
   Args a;
-  auto usage = [&] {
-    std::fprintf(stderr,
-                 "usage: %s --impl plain|tiled [--objective nt_xent|info_nce|clip] [--pairs N] "
-                 "[--dim D] [--threads T] [--device cpu|cuda] [--tile-size S] "
-                 "[--tile-threads within|across] [--temperature t] [--warmup W] [--repeats R]\n",
-                 argv[0]);
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    auto is = [&](const char* name) { return !std::strcmp(argv[i], name) && i + 1 < argc; };
-    if (is("--impl")) a.impl = argv[++i];
-    else if (is("--objective")) a.objective = argv[++i];
-    else if (is("--device")) a.device = argv[++i];
-    else if (is("--tile-threads")) a.tile_threads = argv[++i];
-    else if (is("--pairs")) a.pairs = std::atoll(argv[++i]);
-    else if (is("--dim")) a.dim = std::atoll(argv[++i]);
-    else if (is("--threads")) a.threads = std::atoll(argv[++i]);
-    else if (is("--tile-size")) a.tile = std::atoll(argv[++i]);
-    else if (is("--warmup")) a.warmup = std::atoll(argv[++i]);
-    else if (is("--repeats")) a.repeats = std::atoll(argv[++i]);
-    else if (is("--temperature")) a.temperature = std::atof(argv[++i]);
-    else usage();
+  CLI::App app{"Contrastive loss alone, forward + backward: plain against tiled"};
+  app.add_option("--impl", a.impl, "implementation")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"plain", "tiled"}));
+  app.add_option("--objective", a.objective, "loss")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"nt_xent", "info_nce", "clip"}));
+  app.add_option("--pairs", a.pairs, "pairs N (rows of each embedding matrix)")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(2));
+  app.add_option("--dim", a.dim, "embedding dimension")->capture_default_str()->check(contra::bench::at_least(1));
+  app.add_option("--threads", a.threads, "intra-op threads (0: all cores)")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(0));
+  app.add_option("--device", a.device, "device")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--tile-size", a.tile, "rows per tile (tiled)")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(1));
+  app.add_option("--tile-threads", a.tile_threads, "threads within a tile or across tiles (tiled)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"within", "across"}));
+  app.add_option("--temperature", a.temperature, "temperature")
+      ->capture_default_str()
+      ->check(contra::bench::positive_real());
+  app.add_option("--warmup", a.warmup, "untimed passes first")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(0));
+  app.add_option("--repeats", a.repeats, "timed passes (the best is reported)")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(1));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e) == 0 ? 0 : 2);
   }
-  if ((a.impl != "plain" && a.impl != "tiled") || (a.device != "cpu" && a.device != "cuda") ||
-      (a.tile_threads != "within" && a.tile_threads != "across") || a.pairs < 2 || a.dim < 1 ||
-      a.repeats < 1 || a.warmup < 0)
-    usage();
   return a;
 }
 

@@ -14,12 +14,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include "bench_cli.h"
 #include "contra/config/load.h"
 #include "contra/core/error.h"
 #include "contra/core/runtime.h"
@@ -53,21 +54,21 @@ int main(int argc, char** argv) try {
   std::string config = std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml";
   int64_t batch = 256, size = 28, threads = 2, steps = 10;
   std::vector<std::string> sets;
-  for (int i = 1; i < argc; ++i) {
-    auto is = [&](const char* name) { return !std::strcmp(argv[i], name) && i + 1 < argc; };
-    if (is("--config")) config = argv[++i];
-    else if (is("--batch")) batch = std::atoll(argv[++i]);
-    else if (is("--size")) size = std::atoll(argv[++i]);
-    else if (is("--threads")) threads = std::atoll(argv[++i]);
-    else if (is("--steps")) steps = std::atoll(argv[++i]);
-    else if (is("--set")) sets.push_back(argv[++i]);
-    else {
-      std::fprintf(stderr,
-                   "usage: %s [--config FILE] [--batch B] [--size S] [--threads T] [--steps N] "
-                   "[--set key=value ...]\n",
-                   argv[0]);
-      return 2;
-    }
+  CLI::App app{"Model FLOPs utilisation of one SimCLR training step (ConvNet encoder)"};
+  app.add_option("--config", config, "config file")->capture_default_str();
+  app.add_option("--batch", batch, "pairs per step")->capture_default_str()->check(contra::bench::at_least(1));
+  app.add_option("--size", size, "image side in pixels")->capture_default_str()->check(contra::bench::at_least(1));
+  app.add_option("--threads", threads, "intra-op threads (0: all cores)")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(0));
+  app.add_option("--steps", steps, "timed steps (after two warm-up steps)")
+      ->capture_default_str()
+      ->check(contra::bench::at_least(1));
+  app.add_option("--set", sets, "config override key=value (repeatable)")->allow_extra_args(false);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help: 0; bad input: the message, then 2
   }
   const int used_threads = contra::set_threads(int(threads));
   auto cfg = contra::config::load(config, sets);

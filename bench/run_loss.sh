@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Contrastive loss alone (NT-Xent, d=128, float32, forward + backward): the PyTorch peer
-# (bench/peer_loss.py), contra's plain nt_xent and contra's tiled pass, each size and
+# (bench/peers/peer_loss.py), contra's plain nt_xent and contra's tiled pass, each size and
 # implementation in its own process (peak memory = that run's VmHWM). Prints a markdown table.
 #
 # Usage: bench/run_loss.sh [threads=2] [device=cpu] [pairs ...]
@@ -43,7 +43,7 @@ for n in $sizes; do
       continue
     fi
     if [[ $impl == peer ]]; then
-      cmd=("$python" bench/peer_loss.py --pairs "$n" --threads "$threads" --device "$device" --warmup "$warmup")
+      cmd=("$python" bench/peers/peer_loss.py --pairs "$n" --threads "$threads" --device "$device" --warmup "$warmup")
     else
       cmd=("${BUILD_DIR:-build}/bench_loss" --impl "$impl" --pairs "$n" --threads "$threads" --device "$device"
            --tile-size "$tile" --tile-threads "$tile_threads" --warmup "$warmup")

@@ -1,21 +1,12 @@
 #!/usr/bin/env bash
-# Runs a list of variants of the default Fashion-MNIST recipe. By default on a validation split
-# held out of the training images (eval.split=val: the last 10,000 training images; the test set
-# is unused), for choosing hyper-parameters; pass eval.split=test to report final numbers.
-# Each line: name, then --set overrides. Results: one line per run in $out/results.txt.
-# Usage: [CONFIG=configs/x.yaml] [CONTRA=path/to/contra] bench/tune.sh EXPERIMENTS.txt OUT_DIR [extra --set overrides...]
-# (CONFIG defaults to configs/fashion_mnist.yaml; text configs hold out text.val_fraction synsets.)
+# Runs a list of variants of a recipe through bench/runs.py and prints their table. By default on
+# a validation split held out of the training images (eval.split=val: the last 10,000 training
+# images; the test set is unused), for choosing hyper-parameters; pass eval.split=test to report
+# final numbers. List lines: NAME KEY=VALUE... (see bench/runs.py --help).
+# Usage: [CONFIG=configs/x.yaml] [CONTRA=path/to/contra] bench/tune.sh EXPERIMENTS.txt OUT_DIR [KEY=VALUE... | runs.py options]
+# (CONFIG defaults to configs/fashion_mnist.yaml; text configs hold out text.val_fraction synsets:
+# add --fields text.) Results: OUT_DIR/NAME/, OUT_DIR/results.txt, OUT_DIR/table.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 exps=$1; out=$2; shift 2
-config=${CONFIG:-configs/fashion_mnist.yaml}
-mkdir -p "$out"
-while read -r name rest; do
-  [ -z "$name" ] || [[ "$name" == \#* ]] && continue
-  sets=()
-  for kv in $rest "$@"; do sets+=(--set "$kv"); done
-  start=$(date +%s)
-  if res=$(${CONTRA:-build/contra} train "$config" --set eval.split=val "${sets[@]}" \
-             --out "$out/$name" 2>&1 | tail -5 | tr '\n' ' '); then :; fi
-  echo "$name [$rest $*] $(( $(date +%s) - start ))s :: $res" | tee -a "$out/results.txt"
-done < "$exps"
+exec python3 "$(dirname "$0")/runs.py" --config "${CONFIG:-configs/fashion_mnist.yaml}" \
+  --contra "${CONTRA:-build/contra}" --list "$exps" --out "$out" --default eval.split=val "$@"

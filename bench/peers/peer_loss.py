@@ -2,7 +2,7 @@
 matrix, masked diagonal, cross entropy), measured as bench_loss measures contra's: forward +
 backward time (best of the timed repeats) and peak resident memory (VmHWM) of this process.
 Run with Debian's python3-torch:
-  /usr/bin/python3 bench/peer_loss.py --pairs 8192 [--dim 128] [--threads 2] [--device cpu|cuda]
+  /usr/bin/python3 bench/peers/peer_loss.py --pairs 8192 [--dim 128] [--threads 2] [--device cpu|cuda]
 Prints: LOSS impl=peer objective=nt_xent device=... pairs=... fwd_s=... fwd_bwd_s=...
         peak_rss_mb=... base_rss_mb=... [cuda_peak_mb=...] loss=..."""
 import argparse, time
