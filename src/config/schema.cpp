@@ -376,6 +376,13 @@ void validate(const RunConfig& c) {
   CONTRA_CHECK(l.tiled != "on" || (l.name == "nt_xent" && l.negatives == "all"),
                "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all (the other "
                "objectives have no tiled pass), got loss.name=", l.name, ", loss.negatives=", l.negatives);
+  // Refused rather than ignored: only SimCLR's two-view loss has a tiled pass, and the text
+  // methods' losses take no negatives policy.
+  CONTRA_CHECK(l.tiled != "on" || c.method == "simclr", "loss.tiled=on needs method simclr (",
+               c.method, " has no tiled pass)");
+  CONTRA_CHECK(l.negatives == "all" || (c.method != "simcse" && c.method != "simcse_supervised"),
+               "loss.negatives ", l.negatives, " applies to methods simclr and moco, not to ",
+               c.method);
   CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
                "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
   CONTRA_CHECK(!c.train.grad_cache || c.method == "simclr",
