@@ -8,7 +8,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "contra/core/error.h"
@@ -198,7 +200,7 @@ template <class Fn>
 Value evaluate(Fn loss, const Tensor& z1, const Tensor& z2) {
   auto a = z1.clone().requires_grad_(), b = z2.clone().requires_grad_();
   torch::manual_seed(kSeed);  // the same random draw for the library and the reference
-  auto l = loss(a, b);
+  Tensor l = loss(a, b);
   l.backward();
   return {l.item<double>(), a.grad(), b.grad()};
 }
@@ -217,6 +219,8 @@ TEST(OptionTable, EveryTwoViewLossEqualsItsReferenceOrIsRefused) {
   // Samples 0 and 2 share class 0, sample 3 is class 1, sample 1 is unlabeled.
   auto labels = torch::tensor({0, -1, 0, 1}, torch::kLong);
   int compared = 0, refused = 0;
+  // Per sampler: whether some anchor was left out (no negative kept) and some entered the loss.
+  std::map<NegativeSampling, std::pair<bool, bool>> dropped_and_kept;
   for (auto sim : kSims) {
     // The threshold sampler's cut at the median off-diagonal similarity: in range for each.
     double threshold;
@@ -252,9 +256,12 @@ TEST(OptionTable, EveryTwoViewLossEqualsItsReferenceOrIsRefused) {
           const bool refuse = (tiled == TiledMode::kOn && !(kind == TwoViewLoss::kNTXent && all)) ||
                               (!all && !info_nce_family(kind));
           Value got;
+          double active = 0;
           try {
             got = evaluate([&](const Tensor& a, const Tensor& b) {
-              return contra::methods::two_view_loss(a, b, labels, o).loss;
+              auto out = contra::methods::two_view_loss(a, b, labels, o);
+              active = out.active;
+              return out.loss;
             }, z1, z2);
           } catch (const contra::Error& e) {
             EXPECT_TRUE(refuse) << what << " refused: " << e.what();
@@ -268,6 +275,10 @@ TEST(OptionTable, EveryTwoViewLossEqualsItsReferenceOrIsRefused) {
           EXPECT_NEAR(got.loss, want.loss, 1e-10 * (1 + std::abs(want.loss))) << what;
           EXPECT_LT(rel_err(got.g1, want.g1), 1e-9) << what;
           EXPECT_LT(rel_err(got.g2, want.g2), 1e-9) << what;
+          if (info_nce_family(kind)) {
+            dropped_and_kept[sampler].first |= active < 1;
+            dropped_and_kept[sampler].second |= active > 0;
+          }
           ++compared;
         }
   }
@@ -275,4 +286,9 @@ TEST(OptionTable, EveryTwoViewLossEqualsItsReferenceOrIsRefused) {
   // supcon, triplet all-negatives only) = 4 x 23; the rest of the 240 refused.
   EXPECT_EQ(compared, 4 * 23);
   EXPECT_EQ(refused, 240 - 4 * 23);
+  // The threshold and semi-hard cases exercise anchors left out of the loss as well as kept.
+  for (auto sampler : {NegativeSampling::kThreshold, NegativeSampling::kSemiHard}) {
+    EXPECT_TRUE(dropped_and_kept[sampler].first) << contra::negatives::to_string(sampler);
+    EXPECT_TRUE(dropped_and_kept[sampler].second) << contra::negatives::to_string(sampler);
+  }
 }
