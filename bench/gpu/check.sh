@@ -5,7 +5,7 @@
 # benchmark up to 1,048,576 pairs (SKIP_BENCH=1: not).
 # Needs .devdeps/ (made by bench/gpu/bundle.sh on a Debian machine): the Debian headers and
 # libraries the build uses (yaml-cpp, nlohmann-json, CLI11, GoogleTest, stb, zlib headers,
-# sentencepiece) and Fashion-MNIST. Every phase has its own time limit; logs go to $OUT.
+# sentencepiece, OpenSSL's libcrypto) and Fashion-MNIST. Every phase has its own time limit; logs go to $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/contra-gpu}; mkdir -p "$out"
@@ -34,7 +34,7 @@ nvtx=$(python3 -c 'import nvidia.nvtx, os; print(os.path.join(list(nvidia.nvtx._
 phase configure 90 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_dir/share/cmake;$R/usr;$R/usr/lib/x86_64-linux-gnu/cmake;$R/usr/share/cmake" \
   -DZLIB_INCLUDE_DIR="$R/usr/include" -DZLIB_LIBRARY="$(ls /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 2>/dev/null | head -1)" \
-  -DSTB_INCLUDE_DIR="$R/usr/include/stb" ${nvtx:+-DCMAKE_INCLUDE_PATH="$nvtx"} || { tail -40 "$out/configure.log"; exit 1; }
+  -DSTB_INCLUDE_DIR="$R/usr/include/stb" -DOPENSSL_ROOT_DIR="$R/usr" ${nvtx:+-DCMAKE_INCLUDE_PATH="$nvtx"} || { tail -40 "$out/configure.log"; exit 1; }
 targets="contra_cli contra_tests"
 grep -q '^build bench_loss:' build-gpu/build.ninja 2>/dev/null && targets="$targets bench_loss"
 [ -n "${ONLY_BENCH:-}" ] && targets="bench_loss"

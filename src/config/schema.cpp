@@ -319,12 +319,15 @@ std::vector<Field> build() {
 }
 #undef REF
 
-/// The methods whose step splits for the gradient cache (registry order), joined.
-std::string grad_cache_methods() {
+/// The methods with a property of the registry (e.g. &MethodInfo::grad_cache), joined.
+std::string methods_where(bool methods::MethodInfo::*property) {
   std::vector<std::string> out;
   for (const auto& m : methods::method_registry())
-    if (m.grad_cache) out.emplace_back(m.name);
-  return join_names(out);
+    if (m.*property) out.emplace_back(m.name);
+  std::string text;
+  for (size_t i = 0; i < out.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == out.size() ? " and " : ", ") + out[i];
+  return text;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -398,8 +401,16 @@ void validate(const RunConfig& c) {
   CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
                "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
   const auto& method = methods::method_info(c.method);
+  // Refused rather than ignored: only some methods' losses have a tiled pass or take a
+  // negatives policy (the registry says which).
+  CONTRA_CHECK(l.tiled != "on" || method.tiled_loss, "loss.tiled=on needs method ",
+               methods_where(&methods::MethodInfo::tiled_loss), " (", c.method, " has no tiled pass)");
+  CONTRA_CHECK(l.negatives == "all" || method.negatives_policy, "loss.negatives ", l.negatives,
+               " applies to methods ", methods_where(&methods::MethodInfo::negatives_policy),
+               ", not to ", c.method);
   CONTRA_CHECK(!c.train.grad_cache || method.grad_cache,
-               "train.grad_cache=true supports method ", grad_cache_methods(), ", got ", c.method);
+               "train.grad_cache=true supports method ", methods_where(&methods::MethodInfo::grad_cache),
+               ", got ", c.method);
   const bool text_method = method.modality == methods::Modality::kText;
   const auto datasets = methods::dataset_names(method);
   CONTRA_CHECK(std::find(datasets.begin(), datasets.end(), c.data.dataset) != datasets.end(),

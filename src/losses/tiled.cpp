@@ -30,12 +30,22 @@ enum class Mode : int64_t {
 /// Everything a tile pass needs besides the tensors.
 struct Plan {
   Mode mode = Mode::kRows;
-  bool euclidean = false;  ///< -|a - b|^2; otherwise dot (cosine arrives L2-normalised)
+  /// kDot, kNegSquaredEuclidean or kNegEuclidean (cosine arrives L2-normalised and runs as kDot).
+  Similarity sim = Similarity::kDot;
   double inv_t = 1.0;      ///< 1 / temperature
   int64_t tile = 1024;
   int64_t half = 0;        ///< kSelf: N, anchor i's positive is i +- N; otherwise 0 (positive i)
   bool across_tiles = false;
+
+  /// The similarity needs the squared norms (-|a - b|^2 or -|a - b|).
+  bool euclidean() const {
+    return sim == Similarity::kNegSquaredEuclidean || sim == Similarity::kNegEuclidean;
+  }
 };
+
+/// The floor of the squared distance under the square root, as similarity_matrix's: the
+/// gradient of sqrt stays finite at 0 (a self-similarity).
+constexpr double kMinSquaredDistance = 1e-12;
 
 /// Anchors [lo, hi) whose positive partner is anchor + off.
 struct Segment {
@@ -83,13 +93,20 @@ TileGeom geometry(const Plan& p, TileIndex t, int64_t na, int64_t nb) {
 }
 
 /// Similarities of one tile, [nr, nc], by the same formulas as similarity_matrix. For the
-/// Euclidean form, `keep` receives where the distance was not clamped (where gradients flow).
+/// Euclidean forms, `keep` receives where no clamp held the squared distance (where gradients
+/// flow, as through similarity_matrix's clamp_min: at and above the floor).
 Tensor tile_sims(const Plan& p, const Tensor& a, const Tensor& b, const Tensor& aa,
                  const Tensor& bb, Tensor* keep) {
-  if (!p.euclidean) return torch::mm(a, b.t());
-  auto dist = torch::addmm(aa.unsqueeze(1) + bb.unsqueeze(0), a, b.t(), /*beta=*/1, /*alpha=*/-2);
-  if (keep) *keep = dist >= 0;
-  return dist.clamp_min_(0).neg_();
+  if (!p.euclidean()) return torch::mm(a, b.t());
+  auto d2 = torch::addmm(aa.unsqueeze(1) + bb.unsqueeze(0), a, b.t(), /*beta=*/1, /*alpha=*/-2);
+  if (p.sim == Similarity::kNegEuclidean) {
+    // similarity_matrix: -sqrt(max(max(d2, 0), 1e-12)); both clamps pass the gradient where
+    // d2 >= 1e-12.
+    if (keep) *keep = d2 >= kMinSquaredDistance;
+    return d2.clamp_min_(kMinSquaredDistance).sqrt_().neg_();
+  }
+  if (keep) *keep = d2 >= 0;
+  return d2.clamp_min_(0).neg_();
 }
 
 /// Copies the positive similarities that fall inside tile `s` into pos[anchor]. Anchors run
@@ -143,7 +160,7 @@ struct Inputs {
 
 Inputs make_inputs(const Plan& p, const Tensor& a, const Tensor& b) {
   Inputs in{a.detach(), b.detach(), {}, {}};
-  if (p.euclidean) {
+  if (p.euclidean()) {
     in.aa = in.a.pow(2).sum(1);
     in.bb = p.mode == Mode::kSelf ? in.aa : in.b.pow(2).sum(1);
   }
@@ -154,8 +171,8 @@ void forward_tile(const Plan& p, const Inputs& in, const TileGeom& g,
                   const std::vector<Segment>& row_segs, const std::vector<Segment>& col_segs,
                   ForwardAcc& acc, const Tensor& pos_row, const Tensor& pos_col) {
   auto s = tile_sims(p, in.a.narrow(0, g.r0, g.nr), in.b.narrow(0, g.c0, g.nc),
-                     p.euclidean ? in.aa.narrow(0, g.r0, g.nr) : Tensor(),
-                     p.euclidean ? in.bb.narrow(0, g.c0, g.nc) : Tensor(), nullptr);
+                     p.euclidean() ? in.aa.narrow(0, g.r0, g.nr) : Tensor(),
+                     p.euclidean() ? in.bb.narrow(0, g.c0, g.nc) : Tensor(), nullptr);
   copy_positives(s, g.r0, g.c0, row_segs, pos_row);
   if (g.cols) copy_positives(s.t(), g.c0, g.r0, col_segs, pos_col);
   auto total = s.sum(torch::kDouble);
@@ -175,8 +192,8 @@ void backward_tile(const Plan& p, const Inputs& in, const TileGeom& g, const Ten
                    const Tensor& grad_a, const Tensor& grad_b) {
   auto a = in.a.narrow(0, g.r0, g.nr), b = in.b.narrow(0, g.c0, g.nc);
   Tensor keep;
-  auto logits = tile_sims(p, a, b, p.euclidean ? in.aa.narrow(0, g.r0, g.nr) : Tensor(),
-                          p.euclidean ? in.bb.narrow(0, g.c0, g.nc) : Tensor(), &keep)
+  auto logits = tile_sims(p, a, b, p.euclidean() ? in.aa.narrow(0, g.r0, g.nr) : Tensor(),
+                          p.euclidean() ? in.bb.narrow(0, g.c0, g.nc) : Tensor(), &keep)
                     .mul_(p.inv_t);
   if (g.diag) logits.diagonal().fill_(kNegInf);
   // d loss / d logit = g_row[i] softmax_row + g_col[j] softmax_col; the positives' -1 terms
@@ -189,9 +206,14 @@ void backward_tile(const Plan& p, const Inputs& in, const TileGeom& g, const Ten
                .exp_()
                .mul_(g_col.narrow(0, g.c0, g.nc).unsqueeze(0)));
   h.mul_(p.inv_t);  // d loss / d similarity
+  if (p.sim == Similarity::kNegEuclidean) {
+    // s = -sqrt(d2): d s / d(-d2) = 1 / (2 sqrt(d2)) = -1 / (2 s) = -inv_t / (2 logit). Masked
+    // entries (logit -inf) have h = 0 and stay 0; h becomes d loss / d(-d2).
+    h.div_(logits).mul_(-0.5 * p.inv_t);
+  }
   auto ga = grad_a.narrow(0, g.r0, g.nr), gb = grad_b.narrow(0, g.c0, g.nc);
-  if (p.euclidean) {
-    // s_ij = -|a_i - b_j|^2: d s / d a_i = 2 (b_j - a_i), d s / d b_j = 2 (a_i - b_j).
+  if (p.euclidean()) {
+    // -d2_ij = -|a_i - b_j|^2: d / d a_i = 2 (b_j - a_i), d / d b_j = 2 (a_i - b_j).
     h.masked_fill_(keep.logical_not(), 0);
     ga.addmm_(h, b, 1, 2).addcmul_(a, h.sum(1, true), -2);
     gb.addmm_(h.t(), a, 1, 2).addcmul_(b, h.sum(0).unsqueeze(1), -2);
@@ -220,7 +242,7 @@ int workers(const Plan& p) { return p.across_tiles ? std::max(1, at::get_num_thr
 
 void save_plan(AutogradContext* ctx, const Plan& p) {
   ctx->saved_data["mode"] = int64_t(p.mode);
-  ctx->saved_data["euclidean"] = p.euclidean;
+  ctx->saved_data["sim"] = int64_t(p.sim);
   ctx->saved_data["inv_t"] = p.inv_t;
   ctx->saved_data["tile"] = p.tile;
   ctx->saved_data["half"] = p.half;
@@ -230,7 +252,7 @@ void save_plan(AutogradContext* ctx, const Plan& p) {
 Plan load_plan(AutogradContext* ctx) {
   Plan p;
   p.mode = Mode(ctx->saved_data["mode"].toInt());
-  p.euclidean = ctx->saved_data["euclidean"].toBool();
+  p.sim = Similarity(ctx->saved_data["sim"].toInt());
   p.inv_t = ctx->saved_data["inv_t"].toDouble();
   p.tile = ctx->saved_data["tile"].toInt();
   p.half = ctx->saved_data["half"].toInt();
@@ -319,10 +341,11 @@ struct TiledLogSumExp : public torch::autograd::Function<TiledLogSumExp> {
 };
 
 /// Row-wise similarity of paired rows, [N, d] x [N, d] -> [N], same formulas as the tiles.
-Tensor paired_similarity(const Tensor& a, const Tensor& b, bool euclidean) {
+Tensor paired_similarity(const Tensor& a, const Tensor& b, const Plan& p) {
   auto dot = (a * b).sum(1);
-  if (!euclidean) return dot;
-  return -(a.pow(2).sum(1) + b.pow(2).sum(1) - 2 * dot).clamp_min(0);
+  if (!p.euclidean()) return dot;
+  auto d2 = (a.pow(2).sum(1) + b.pow(2).sum(1) - 2 * dot).clamp_min(0);
+  return p.sim == Similarity::kNegEuclidean ? -d2.clamp_min(kMinSquaredDistance).sqrt() : -d2;
 }
 
 const char* objective_name(TiledObjective o) {
@@ -365,7 +388,12 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     b = F::normalize(z2, F::NormalizeFuncOptions().dim(1).eps(1e-12));
   }
   Plan plan;
-  plan.euclidean = options.similarity() == Similarity::kNegSquaredEuclidean;
+  switch (options.similarity()) {
+    case Similarity::kCosine:  // a and b are unit rows now: cosine is their dot product
+    case Similarity::kDot: plan.sim = Similarity::kDot; break;
+    case Similarity::kNegSquaredEuclidean:
+    case Similarity::kNegEuclidean: plan.sim = options.similarity(); break;
+  }
   plan.inv_t = 1.0 / t;
   plan.tile = options.tile_size();
   plan.across_tiles = options.threads() == TileThreads::kAcrossTiles && z1.device().is_cpu();
@@ -379,7 +407,7 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
       plan.half = n;
       auto z = torch::cat({a, b}, 0);  // [2N, d]
       auto r = TiledLogSumExp::apply(z, z, plan);
-      auto pos = paired_similarity(z, z.roll(n, 0), plan.euclidean);  // [2N]
+      auto pos = paired_similarity(z, z.roll(n, 0), plan);  // [2N]
       out.loss = (r[0] - pos * plan.inv_t).mean();
       top1 = (r[4] >= r[2]).to(dbl).mean();
       pos_mean = r[4].to(dbl).mean();
@@ -389,7 +417,7 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     case TiledObjective::kInfoNCE: {
       plan.mode = Mode::kRows;
       auto r = TiledLogSumExp::apply(a, b, plan);
-      auto pos = paired_similarity(a, b, plan.euclidean);
+      auto pos = paired_similarity(a, b, plan);
       out.loss = (r[0] - pos * plan.inv_t).mean();
       top1 = (r[4] >= r[2]).to(dbl).mean();
       pos_mean = r[4].to(dbl).mean();
@@ -399,7 +427,7 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     case TiledObjective::kClipSymmetric: {
       plan.mode = Mode::kBoth;
       auto r = TiledLogSumExp::apply(a, b, plan);
-      auto pos = paired_similarity(a, b, plan.euclidean) * plan.inv_t;
+      auto pos = paired_similarity(a, b, plan) * plan.inv_t;
       out.loss = ((r[0] - pos).mean() + (r[1] - pos).mean()) / 2;
       top1 = ((r[4] >= r[2]).to(dbl).mean() + (r[5] >= r[3]).to(dbl).mean()) / 2;
       pos_mean = r[4].to(dbl).mean();

@@ -24,6 +24,8 @@ MoCoImpl::MoCoImpl(MoCoOptions options_) : options(std::move(options_)) {
   CONTRA_CHECK(options.queue_size() >= 1, "moco.queue_size must be >= 1, got ",
                options.queue_size());
   info_nce_options(net.loss());  // throws for supcon / triplet
+  CONTRA_CHECK(net.loss().tiled() != TiledMode::kOn,
+               "loss.tiled=on needs method simclr (MoCo's loss against its queue has no tiled pass)");
   momentum_now_ = options.momentum();
   encoder = models::make_encoder(net.encoder());
   key_encoder = models::make_encoder(net.encoder());

@@ -28,6 +28,8 @@ TwoViewLoss two_view_loss_from_string(const std::string& name) {
 
 std::vector<std::string> two_view_loss_names() { return names_of(kTwoViewLossNames); }
 
+std::string to_string(TwoViewLoss kind) { return name_of(kTwoViewLossNames, kind); }
+
 namespace {
 const NameTable<TiledMode, 3> kTiledModeNames = {
       {"auto", TiledMode::kAuto}, {"on", TiledMode::kOn}, {"off", TiledMode::kOff}};
@@ -124,7 +126,11 @@ ContrastiveOutput symmetric_info_nce(const at::Tensor& z1, const at::Tensor& z2,
                                      const negatives::NegativeSamplingOptions& sampling,
                                      int64_t anchor_begin = 0, int64_t anchor_end = -1) {
   opts.in_batch(true).in_batch_queries(true).anchor_begin(anchor_begin).anchor_end(anchor_end);
-  return average(sampled_info_nce(z1, z2, opts, sampling), sampled_info_nce(z2, z1, opts, sampling));
+  // Named in order: argument evaluation order is unspecified, and a random sampler must draw
+  // for view 1's anchors first on every compiler.
+  auto view1_anchors = sampled_info_nce(z1, z2, opts, sampling);
+  auto view2_anchors = sampled_info_nce(z2, z1, opts, sampling);
+  return average(view1_anchors, view2_anchors);
 }
 
 }  // namespace
@@ -136,6 +142,12 @@ ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
   CONTRA_CHECK(o.tiled() != TiledMode::kOn || (o.kind() == TwoViewLoss::kNTXent && all_negatives),
                "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all (the other "
                "objectives have no tiled pass)");
+  // supcon and triplet have no place for a negatives policy (triplet mines its own triplets):
+  // refused rather than ignored.
+  CONTRA_CHECK(all_negatives || (o.kind() != TwoViewLoss::kSupCon && o.kind() != TwoViewLoss::kTriplet),
+               "loss.negatives ", negatives::to_string(o.negatives().kind()),
+               " applies to nt_xent, debiased, hard_negative and decoupled, not to ",
+               to_string(o.kind()));
   switch (o.kind()) {
     case TwoViewLoss::kSupCon: {
       CONTRA_CHECK(labels.defined(), "loss supcon needs labels (-1 where unknown)");

@@ -35,16 +35,29 @@ void Checkpoints::save(torch::nn::Module& model, const train::Optimizer* optimiz
                        const train::CheckpointState& state) const {
   const fs::path file = fs::path(folder_) / ("checkpoint-" + std::to_string(state.step) + ".pt");
   train::save_checkpoint(file.string(), model, optimizer, state);
-  const fs::path latest = fs::path(folder_) / "checkpoint.pt", link = fs::path(folder_) / "checkpoint.pt.link";
-  std::error_code ec;
-  fs::remove(link, ec);
-  fs::create_hard_link(file, link, ec);
-  if (ec) fs::copy_file(file, link, fs::copy_options::overwrite_existing, ec);  // no hard links
-  CONTRA_CHECK(!ec, "cannot write '", link.string(), "': ", ec.message());
-  fs::rename(link, latest, ec);
-  CONTRA_CHECK(!ec, "cannot move checkpoint into place at '", latest.string(), "': ", ec.message());
+  const fs::path latest = fs::path(folder_) / "checkpoint.pt";
+  // Points `to` at `from` (a hard link swapped in by rename, or a copy where there are none).
+  auto link_into_place = [](const fs::path& from, const fs::path& to) {
+    const fs::path link = to.string() + ".link";
+    std::error_code ec;
+    fs::remove(link, ec);
+    fs::create_hard_link(from, link, ec);
+    if (ec) fs::copy_file(from, link, fs::copy_options::overwrite_existing, ec);  // no hard links
+    CONTRA_CHECK(!ec, "cannot write '", link.string(), "': ", ec.message());
+    fs::rename(link, to, ec);
+    CONTRA_CHECK(!ec, "cannot move checkpoint into place at '", to.string(), "': ", ec.message());
+  };
+  // The checksum first, as save_checkpoint does: a crash in between leaves the old
+  // checkpoint.pt failing its check (an error that offers the new numbered file), never a
+  // checkpoint.pt that LibTorch reads unverified.
+  link_into_place(train::checksum_path(file.string()), train::checksum_path(latest.string()));
+  link_into_place(file, latest);
   auto files = numbered(folder_);
-  for (size_t i = size_t(keep_); i < files.size(); ++i) fs::remove(files[i].second, ec);
+  std::error_code ec;
+  for (size_t i = size_t(keep_); i < files.size(); ++i) {
+    fs::remove(files[i].second, ec);
+    fs::remove(train::checksum_path(files[i].second.string()), ec);
+  }
 }
 
 train::CheckpointState Checkpoints::load_latest(torch::nn::Module& model,
@@ -58,8 +71,9 @@ train::CheckpointState Checkpoints::load_latest(torch::nn::Module& model,
     for (const auto& [step, path] : numbered(folder_)) {
       if (fs::equivalent(path, latest, ec)) continue;
       throw Error(std::string(e.what()) + "; the previous checkpoint is " + path.string() +
-                  " (step " + std::to_string(step) + "): copy it to " + latest +
-                  " to resume from there");
+                  " (step " + std::to_string(step) + "): copy it to " + latest + " (and " +
+                  train::checksum_path(path.string()) + " to " + train::checksum_path(latest) +
+                  ") to resume from there");
     }
     throw;
   }

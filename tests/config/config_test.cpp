@@ -179,6 +179,18 @@ TEST(Config, TiledLossAndGradCacheKeys) {
   EXPECT_NE(error_of("", {"loss.tiled=on", "loss.name=supcon"})
                 .find("loss.tiled=on needs loss.name=nt_xent"),
             std::string::npos);
+  // Options a method would ignore are refused: only simclr has a tiled pass, and the text
+  // methods take no negatives policy.
+  EXPECT_NE(error_of("", {"method=moco", "loss.tiled=on", "moco.queue_size=4096"})
+                .find("loss.tiled=on needs method simclr (moco has no tiled pass)"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=simcse", "data.dataset=wordnet", "loss.tiled=on"})
+                .find("loss.tiled=on needs method simclr (simcse has no tiled pass)"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"method=simcse", "data.dataset=wordnet", "loss.negatives=hardest"})
+                .find("loss.negatives hardest applies to methods simclr and moco, not to simcse"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"method=moco", "loss.tiled=off", "moco.queue_size=4096"}), "(no error)");
   EXPECT_NE(error_of("", {"train.grad_cache=true", "model.encode_chunk=0"})
                 .find("train.grad_cache=true needs model.encode_chunk > 0"),
             std::string::npos);

@@ -21,8 +21,10 @@ namespace {
 
 using Loss = std::function<ContrastiveOutput(const torch::Tensor&, const torch::Tensor&)>;
 
+// Every Similarity: l2 (-distance) once fell back to the dot product in the tiled pass.
 const std::vector<Similarity> kSimilarities = {Similarity::kCosine, Similarity::kDot,
-                                               Similarity::kNegSquaredEuclidean};
+                                               Similarity::kNegSquaredEuclidean,
+                                               Similarity::kNegEuclidean};
 const std::vector<TiledObjective> kObjectives = {
     TiledObjective::kNTXent, TiledObjective::kInfoNCE, TiledObjective::kClipSymmetric};
 
@@ -115,6 +117,26 @@ TEST(TiledLoss, MatchesPlainInDouble) {
         for (auto th : {TileThreads::kWithinTile, TileThreads::kAcrossTiles})
           expect_same(run(tiled(o, 0.3, s, tile, th), z1, z2), ref, 1e-10, label(o, s, tile, th));
     }
+}
+
+// l2 by hand: queries (0, 0), (3, 0); keys (0, 4), (3, 4); t = 1. Each query's positive is at
+// distance 4 and its negative at distance 5: loss = -log(e^-4 / (e^-4 + e^-5)) = log(1 + 1/e)
+// for both. (The dot product, which the tiled pass once used for l2, gives (log 2 + log(1 +
+// e^-9)) / 2.) The gradient of query 0: d/dq (|q - k+| - |q - k-|) with unit directions
+// (q - k)/|q - k|, weighted by the softmax share of the negative, 1 / (1 + e): at q = (0, 0),
+// ((0, -4)/4 - (-3, -4)/5) / (1 + e) = (0.6, -0.2) / (1 + e), halved by the mean over 2 queries.
+TEST(TiledLoss, L2IsTheNegativeDistance) {
+  auto q = torch::tensor({{0.0, 0.0}, {3.0, 0.0}}, torch::kDouble);
+  auto k = torch::tensor({{0.0, 4.0}, {3.0, 4.0}}, torch::kDouble);
+  const double e = std::exp(1.0);
+  for (int64_t tile : {1, 2}) {
+    auto got = run(tiled(TiledObjective::kInfoNCE, 1.0, Similarity::kNegEuclidean, tile), q, k);
+    EXPECT_NEAR(got.out.loss.item<double>(), std::log(1 + 1 / e), 1e-12) << "tile " << tile;
+    EXPECT_NEAR(got.out.positive_sim, -4.0, 1e-12);
+    EXPECT_NEAR(got.out.negative_sim, -5.0, 1e-12);
+    EXPECT_NEAR(got.g1[0][0].item<double>(), 0.5 * 0.6 / (1 + e), 1e-12);
+    EXPECT_NEAR(got.g1[0][1].item<double>(), 0.5 * -0.2 / (1 + e), 1e-12);
+  }
 }
 
 // An odd batch with a tile size that leaves a single-row last tile (kSelf's 1 x 1 diagonal).

@@ -99,6 +99,10 @@ TEST(MoCo, RejectsBadSettings) {
   auto triplet = options();
   triplet.network().loss().kind(methods::TwoViewLoss::kTriplet);
   expect_error([&] { make(triplet); }, "loss triplet is not an InfoNCE objective");
+  // MoCo has no tiled pass: loss.tiled=on is refused, not ignored.
+  auto tiled = options();
+  tiled.network().loss().tiled(methods::TiledMode::kOn);
+  expect_error([&] { make(tiled); }, "loss.tiled=on needs method simclr");
 }
 
 TEST(MoCo, NegativeSamplersActOnTheQueue) {

@@ -38,7 +38,8 @@ struct TiledContrastiveOptions {
   TORCH_ARG(TiledObjective, objective) = TiledObjective::kNTXent;
   /// Softmax temperature, > 0 (default 0.5).
   TORCH_ARG(double, temperature) = 0.5;
-  /// Similarity between embeddings (default cosine; dot and negative squared Euclidean too).
+  /// Similarity between embeddings (default cosine; every Similarity, each equal to the plain
+  /// losses' similarity_matrix in value and gradient).
   TORCH_ARG(Similarity, similarity) = Similarity::kCosine;
   /// Rows (and columns) per tile, >= 1 (default 1024: about 4 MB per float32 tile).
   TORCH_ARG(int64_t, tile_size) = 1024;

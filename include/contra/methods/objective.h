@@ -28,6 +28,7 @@ enum class TwoViewLoss {
 TwoViewLoss two_view_loss_from_string(const std::string& name);
 /// The valid names, in order (for the config schema and messages).
 std::vector<std::string> two_view_loss_names();
+std::string to_string(TwoViewLoss kind);
 
 /// Whether NT-Xent runs as the tiled, linear-memory pass (losses/tiled.h) or the plain one.
 enum class TiledMode {
@@ -101,7 +102,8 @@ losses::ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings,
 /// they equal NT-Xent, as supcon does when no label is known. Triplet: the 2N views labelled by
 /// sample, so each view's positive is its other view and every other view is a negative.
 /// Only NT-Xent over all negatives has a tiled pass: tiled kOn otherwise is an error, kAuto
-/// leaves the others plain.
+/// leaves the others plain. A negatives policy other than kAll with supcon or triplet is an
+/// error (neither has a use for it).
 losses::ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
                                         const at::Tensor& labels, const TwoViewLossOptions& options);
 

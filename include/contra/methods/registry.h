@@ -29,6 +29,10 @@ struct MethodInfo {
   std::vector<std::string> losses;
   /// Method::split_step exists, so train.grad_cache works.
   bool grad_cache = false;
+  /// Its loss has a tiled (linear-memory) pass: loss.tiled=on applies.
+  bool tiled_loss = false;
+  /// Its objective takes a negatives policy (loss.negatives).
+  bool negatives_policy = false;
   /// Several processes are supported (global negatives).
   bool distributed = true;
 };
