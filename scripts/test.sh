@@ -9,7 +9,7 @@ bash scripts/build.sh contra_cli contra_tests
 cd build
 status=0
 ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee ctest.log || status=$?
-skipped=$(grep -E '\(Skipped\)$' ctest.log | sed -E 's/^ *[0-9]+ - ([^ ]+) \(Skipped\)$/\1/' || true)
+skipped=$(grep -E '\(Skipped\)$' ctest.log | sed -E 's/^[[:space:]]*[0-9]+ - ([^ ]+) \(Skipped\)$/\1/' || true)
 total=$(grep -oE 'tests passed, [0-9]+ tests failed out of [0-9]+' ctest.log | grep -oE '[0-9]+$' || echo "?")
 echo "tests run: $total; skipped: $(printf '%s' "$skipped" | grep -c . || true)"
 missing=0

@@ -69,7 +69,7 @@ void build(Engine& e, bool resume) {
     if (e.lead()) e.dir->keep_metrics_through(e.start.step);
   }
   e.source = e.task->make_source();
-  e.source->seek(e.start.step);
+  if (e.start.step > 0) e.source->seek(e.start.step);  // a fresh source starts at batch 0
   e.schedule = e.run.schedule(e.source->batches_per_epoch());
 }
 
