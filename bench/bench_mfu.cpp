@@ -1,15 +1,20 @@
-// Model FLOPs utilisation of one SimCLR training step (ConvNet encoder): the convolution and
-// linear FLOPs of a forward pass, x3 for forward + backward, for both views, plus the loss's
-// similarity products; divided by the measured step time and compared with this machine's
-// float32 matrix-product speed (contra::measure_matmul_gflops) in the same run.
+// Model FLOPs utilisation of one SimCLR training step (ConvNet encoder), against this machine's
+// nominal float32 peak, all measured in one run:
+//   - counted FLOPs: the convolution and linear layers of a forward pass (multiply and add
+//     counted separately), backward = 2x forward except the first convolution (its input needs
+//     no gradient: 1x), for both views, plus the loss's similarity products;
+//   - achieved GFLOP/s: counted FLOPs / the best measured step time (random inputs; augmentation
+//     and data loading excluded);
+//   - nominal peak: the clock (measured with a chain of dependent adds; VMs often report none)
+//     x the float32 FLOP per cycle of the vendor's documented FMA units x the cores used
+//     (contra::measure_cpu_peak), with an FMA loop measured on the same cores as a check;
+//   - the float32 2048x2048 matrix product (contra::measure_matmul_gflops) as a practical ceiling.
 //
 //   bench_mfu [--config FILE] [--batch B] [--size S] [--threads T] [--steps N] [--set k=v ...]
 //
-// Random inputs (augmentation and data loading are excluded: model compute only). BN, ReLU and
-// pooling FLOPs are not counted; the dense count is a convention (a library that uses fewer
-// operations, e.g. Winograd convolutions, can show more than 100%).
-// Prints one line: MFU model_gflop_per_step=... step_s=... achieved_gflops=...
-//                  matmul_gflops=... mfu_percent=...
+// BN, ReLU and pooling FLOPs are not counted. The dense count is a convention: a library that
+// uses fewer operations (Winograd or FFT convolutions) can show achieved GFLOP/s above the peak.
+// Prints the figures as key=value lines.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +27,7 @@
 
 #include "bench_cli.h"
 #include "contra/config/load.h"
+#include "contra/core/cpu_peak.h"
 #include "contra/core/error.h"
 #include "contra/core/runtime.h"
 #include "contra/methods/simclr.h"
@@ -31,15 +37,18 @@
 namespace {
 
 /// FLOPs (multiply and add counted separately) of the Conv2d and Linear layers of `seq` for one
-/// sample; `x` ([1, ...]) is run through the layers and becomes the output.
-double sequential_flops(torch::nn::Sequential& seq, torch::Tensor& x) {
+/// sample; `x` ([1, ...]) is run through the layers and becomes the output. `first_conv`, when
+/// not null and still 0, receives the first convolution's FLOPs.
+double sequential_flops(torch::nn::Sequential& seq, torch::Tensor& x, double* first_conv = nullptr) {
   double flops = 0;
   for (auto& m : *seq) {
     auto y = m.forward(x);
     if (auto* conv = m.ptr()->as<torch::nn::Conv2dImpl>()) {
       const auto& o = conv->options;
       const double k = double(o.kernel_size()->at(0) * o.kernel_size()->at(1));
-      flops += 2.0 * double(o.in_channels() / o.groups()) * k * double(y.numel());
+      const double f = 2.0 * double(o.in_channels() / o.groups()) * k * double(y.numel());
+      if (first_conv && *first_conv == 0) *first_conv = f;
+      flops += f;
     } else if (auto* lin = m.ptr()->as<torch::nn::LinearImpl>()) {
       flops += 2.0 * double(lin->options.in_features()) * double(lin->options.out_features());
     }
@@ -79,20 +88,21 @@ int main(int argc, char** argv) try {
   contra::methods::SimCLR model(contra::run::simclr_options(cfg, channels));
 
   // Forward FLOPs per sample, layer by layer.
-  double per_sample = 0;
+  double per_sample = 0, first_conv = 0;
   {
     torch::NoGradGuard no_grad;
     model->eval();
     auto net = std::dynamic_pointer_cast<contra::models::ConvNetImpl>(model->encoder.module);
     TORCH_INTERNAL_ASSERT(net, "convnet encoder expected");
     auto x = torch::randn({1, channels, size, size});
-    per_sample += sequential_flops(net->body, x);
+    per_sample += sequential_flops(net->body, x, &first_conv);
     per_sample += sequential_flops(model->head->mlp, x);
     model->train();
   }
   const double dim = double(cfg.model.head_dim), views = 2.0 * double(batch);
-  // Forward + backward = 3x forward; the loss's [2B, 2B] similarity product likewise.
-  const double step_flops = 3.0 * (per_sample * views + 2.0 * views * views * dim);
+  // Forward + backward = 3x forward, but the first convolution computes no input gradient (2x);
+  // the loss's [2B, 2B] similarity product: forward and two backward products.
+  const double step_flops = (3.0 * per_sample - first_conv) * views + 3.0 * 2.0 * views * views * dim;
 
   torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
   auto v1 = torch::randn({batch, channels, size, size}), v2 = torch::randn_like(v1);
@@ -105,12 +115,19 @@ int main(int argc, char** argv) try {
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s >= 2) best = std::min(best, dt);
   }
-  const double matmul = contra::measure_matmul_gflops();
+  const double matmul = contra::measure_matmul_gflops(2048, 3);
+  const auto peak = contra::measure_cpu_peak(used_threads);
   const double achieved = step_flops / best / 1e9;
-  std::printf("MFU threads=%d batch=%lld size=%lld model_gflop_per_step=%.3f step_s=%.4f "
-              "achieved_gflops=%.1f matmul_gflops=%.1f mfu_percent=%.1f\n",
-              used_threads, (long long)batch, (long long)size, step_flops / 1e9, best, achieved,
-              matmul, 100.0 * achieved / matmul);
+  std::printf("threads=%d batch=%lld size=%lld cpu=%s family=0x%x isa=%s\n", used_threads,
+              (long long)batch, (long long)size, peak.vendor.c_str(), peak.family, peak.isa.c_str());
+  std::printf("model_gflop_per_step=%.3f step_s=%.4f pairs_per_s=%.1f achieved_gflops=%.1f\n",
+              step_flops / 1e9, best, double(batch) / best, achieved);
+  std::printf("clock_ghz=%.3f flops_per_cycle=%d (%s) nominal_peak_gflops=%.1f\n", peak.clock_ghz,
+              peak.flops_per_cycle, peak.flops_per_cycle_source.c_str(), peak.nominal_gflops);
+  std::printf("fma_loop_gflops=%.1f matmul_2048_gflops=%.1f\n", peak.fma_loop_gflops, matmul);
+  if (peak.nominal_gflops > 0)
+    std::printf("mfu_percent=%.1f (of the nominal peak)  of_matmul_percent=%.1f\n",
+                100.0 * achieved / peak.nominal_gflops, 100.0 * achieved / matmul);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

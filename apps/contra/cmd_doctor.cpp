@@ -7,6 +7,7 @@
 #include <ATen/Context.h>
 
 #include "commands.h"
+#include "contra/core/cpu_peak.h"
 #include "contra/core/runtime.h"
 
 namespace contra::app {
@@ -29,6 +30,13 @@ Action add_doctor(CLI::App& app) {
                     : " (no CUDA)");
     double g = measure_matmul_gflops(2048, 3);
     std::printf("matmul     %.1f GFLOP/s (float32 2048x2048, %d threads)\n", g, n);
+    const auto peak = measure_cpu_peak(n);
+    if (peak.clock_ghz > 0)
+      std::printf("cpu        %s family 0x%x, %s; clock %.2f GHz (measured), nominal float32 peak "
+                  "%.1f GFLOP/s on %d cores (%d FLOP/cycle: %s), FMA loop %.1f GFLOP/s\n",
+                  peak.vendor.c_str(), peak.family, peak.isa.c_str(), peak.clock_ghz,
+                  peak.nominal_gflops, n, peak.flops_per_cycle, peak.flops_per_cycle_source.c_str(),
+                  peak.fma_loop_gflops);
     bool ok = blas.find("openblas") != std::string::npos || blas.find("mkl") != std::string::npos;
     if (!ok)
       std::printf("warning    not using OpenBLAS: run scripts/install-deps.sh "

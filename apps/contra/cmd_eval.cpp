@@ -13,14 +13,7 @@ Action add_eval(CLI::App& app) {
   auto run = std::make_shared<std::string>();
   cmd->add_option("--run", *run, "run folder written by contra train")->required();
   return [=]() {
-    auto r = run::evaluate_run(*run);
-    if (r.retrieval) {
-      print_retrieval(r);
-      return 0;
-    }
-    std::printf("knn_acc %.4f", r.knn_acc);
-    if (r.linear_acc >= 0) std::printf("  linear_acc %.4f", r.linear_acc);
-    std::printf("  (%s split, %.1f s)\n", r.split.c_str(), r.eval_s);
+    print_eval(run::evaluate_run(*run));
     return 0;
   };
 }

@@ -35,13 +35,7 @@ Action add_train(CLI::App& app) {
     }
     if (r.train.interrupted) return 128 + r.stop_signal;
     std::printf("pairs_per_s %.1f  train %.1f s\n", r.train.pairs_per_s, r.train.wall_s);
-    if (r.eval.done && r.eval.retrieval) {
-      print_retrieval(r.eval);
-    } else if (r.eval.done) {
-      std::printf("knn_acc %.4f", r.eval.knn_acc);
-      if (r.eval.linear_acc >= 0) std::printf("  linear_acc %.4f", r.eval.linear_acc);
-      std::printf("  (%s split, eval %.1f s)\n", r.eval.split.c_str(), r.eval.eval_s);
-    }
+    if (r.eval.done) print_eval(r.eval);
     std::printf("run folder: %s\n", r.dir.c_str());
     return 0;
   };

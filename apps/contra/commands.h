@@ -19,7 +19,8 @@ Action add_eval(CLI::App& app);
 Action add_doctor(CLI::App& app);
 Action add_tokenizer(CLI::App& app);
 
-/// One line of text-run retrieval metrics: the trained encoder, then the baselines.
-void print_retrieval(const run::EvalResult& r);
+/// The evaluation's figures: kNN and linear probe (images) or gloss retrieval (text), then the
+/// baselines measured beside them.
+void print_eval(const run::EvalResult& r);
 
 }  // namespace contra::app

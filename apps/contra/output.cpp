@@ -6,6 +6,8 @@
 
 namespace contra::app {
 
+namespace {
+
 void print_retrieval(const run::EvalResult& r) {
   auto line = [](const char* name, const eval::RetrievalMetrics& m) {
     std::printf("%-10s recall_at_1 %.4f  recall_at_10 %.4f  mrr %.4f\n", name, m.recall_at_1,
@@ -16,6 +18,21 @@ void print_retrieval(const run::EvalResult& r) {
   line("trained", r.trained);
   line("tf-idf", r.tfidf);
   line("untrained", r.untrained);
+}
+
+}  // namespace
+
+void print_eval(const run::EvalResult& r) {
+  if (r.retrieval) {
+    print_retrieval(r);
+    return;
+  }
+  std::printf("knn_acc %.4f", r.knn_acc);
+  if (r.linear_acc >= 0) std::printf("  linear_acc %.4f", r.linear_acc);
+  std::printf("  (%s split, eval %.1f s)\n", r.split.c_str(), r.eval_s);
+  if (r.untrained_knn_acc >= 0)
+    std::printf("baselines: untrained encoder knn_acc %.4f  raw pixels knn_acc %.4f\n",
+                r.untrained_knn_acc, r.pixels_knn_acc);
 }
 
 }  // namespace contra::app

@@ -183,7 +183,7 @@ Field names(std::string key, Ref ref, std::vector<std::string> choices, std::str
 
 #define REF(path) [](RunConfig& c) -> auto& { return c.path; }
 
-std::vector<Field> build() {
+std::vector<Field> build_fields() {
   std::vector<Field> f;
   f.push_back(number<uint64_t>("seed", REF(seed), kNonNeg, "seed for weights, data order and augmentation"));
   f.push_back(number<int64_t>("threads", REF(threads), kNonNeg, "intra-op threads; 0 = all cores"));
@@ -314,6 +314,7 @@ std::vector<Field> build() {
   f.push_back(number<int64_t>("eval.knn_k", REF(eval.knn_k), at_least(1), "kNN neighbours"));
   f.push_back(number<double>("eval.knn_temperature", REF(eval.knn_temperature), kPositive, "kNN vote temperature"));
   f.push_back(flag("eval.linear", REF(eval.linear), "run the linear probe"));
+  f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
   return f;
 }
@@ -345,7 +346,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 const std::vector<Field>& fields() {
-  static const std::vector<Field> table = build();
+  static const std::vector<Field> table = build_fields();
   return table;
 }
 

@@ -18,14 +18,16 @@
 
 namespace contra::data {
 
-namespace {
+namespace detail {
 
+/// One prefetched batch, or the error its worker hit.
 struct Slot {
   TwoViewBatch batch;
   std::exception_ptr error;
 };
 
-}  // namespace
+}  // namespace detail
+using detail::Slot;
 
 struct TwoViewLoader::Impl {
   ImageDataset dataset;

@@ -3,15 +3,14 @@
 #include <fstream>
 
 #include "contra/core/error.h"
+#include "contra/core/words.h"
 
 namespace contra::data {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
 bool blank(std::string_view s) {
   for (char c : s)
-    if (!is_space(c)) return false;
+    if (!is_ascii_space(c)) return false;
   return true;
 }
 

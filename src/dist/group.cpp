@@ -33,7 +33,7 @@ constexpr std::chrono::milliseconds kHeartbeat{250};
 constexpr std::chrono::milliseconds kGoneAfter{1500};
 
 std::vector<uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
-std::string text(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
+std::string bytes_text(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
 
 /// The first line of an exception's message (c10 errors carry a backtrace after it).
 std::string first_line(const std::exception& e) {
@@ -133,7 +133,7 @@ struct Group::Impl {
   }
   std::string get(const std::string& k) {
     std::lock_guard<std::mutex> s(store_mu);
-    return text(store->get(k));
+    return bytes_text(store->get(k));
   }
   void set(const std::string& k, const std::string& v) {
     std::lock_guard<std::mutex> s(store_mu);

@@ -53,7 +53,7 @@ std::pair<int64_t, int64_t> anchor_rows(const InfoNCEOptions& o, int64_t n) {
   return {b, e};
 }
 
-bool all_finite(const at::Tensor& t) { return torch::isfinite(t).all().item<bool>(); }
+bool finite_everywhere(const at::Tensor& t) { return torch::isfinite(t).all().item<bool>(); }
 
 }  // namespace
 
@@ -96,11 +96,11 @@ PooledSimilarities pooled_similarities(const at::Tensor& queries, const at::Tens
                per_query_negatives.defined()
                    ? "[N, " + std::to_string(per_query_negatives.size(1)) + ", d]"
                    : "none");
-  CONTRA_CHECK(all_finite(queries), "InfoNCE queries contain NaN or Inf");
-  CONTRA_CHECK(all_finite(keys), "InfoNCE keys contain NaN or Inf");
-  if (bank.defined()) CONTRA_CHECK(all_finite(bank), "InfoNCE negative bank contains NaN or Inf");
+  CONTRA_CHECK(finite_everywhere(queries), "InfoNCE queries contain NaN or Inf");
+  CONTRA_CHECK(finite_everywhere(keys), "InfoNCE keys contain NaN or Inf");
+  if (bank.defined()) CONTRA_CHECK(finite_everywhere(bank), "InfoNCE negative bank contains NaN or Inf");
   if (per_query_negatives.defined())
-    CONTRA_CHECK(all_finite(per_query_negatives),
+    CONTRA_CHECK(finite_everywhere(per_query_negatives),
                  "InfoNCE per-query negatives contain NaN or Inf");
 
   const auto kind = options.similarity();

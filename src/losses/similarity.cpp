@@ -7,7 +7,7 @@
 
 namespace contra::losses {
 namespace {
-const NameTable<Similarity, 4> kNames = {
+const NameTable<Similarity, 4> kSimilarityNames = {
     {"cosine", Similarity::kCosine},
     {"dot", Similarity::kDot},
     {"euclidean", Similarity::kNegSquaredEuclidean},
@@ -15,12 +15,12 @@ const NameTable<Similarity, 4> kNames = {
 }  // namespace
 
 Similarity similarity_from_string(const std::string& name) {
-  return from_name(kNames, name, "similarity");
+  return from_name(kSimilarityNames, name, "similarity");
 }
 
-std::vector<std::string> similarity_names() { return names_of(kNames); }
+std::vector<std::string> similarity_names() { return names_of(kSimilarityNames); }
 
-std::string to_string(Similarity kind) { return name_of(kNames, kind); }
+std::string to_string(Similarity kind) { return name_of(kSimilarityNames, kind); }
 
 namespace functional {
 at::Tensor similarity_matrix(const at::Tensor& a, const at::Tensor& b, Similarity kind) {

@@ -341,7 +341,7 @@ struct TiledLogSumExp : public torch::autograd::Function<TiledLogSumExp> {
 };
 
 /// Row-wise similarity of paired rows, [N, d] x [N, d] -> [N], same formulas as the tiles.
-Tensor paired_similarity(const Tensor& a, const Tensor& b, const Plan& p) {
+Tensor pair_scores(const Tensor& a, const Tensor& b, const Plan& p) {
   auto dot = (a * b).sum(1);
   if (!p.euclidean()) return dot;
   auto d2 = (a.pow(2).sum(1) + b.pow(2).sum(1) - 2 * dot).clamp_min(0);
@@ -407,7 +407,7 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
       plan.half = n;
       auto z = torch::cat({a, b}, 0);  // [2N, d]
       auto r = TiledLogSumExp::apply(z, z, plan);
-      auto pos = paired_similarity(z, z.roll(n, 0), plan);  // [2N]
+      auto pos = pair_scores(z, z.roll(n, 0), plan);  // [2N]
       out.loss = (r[0] - pos * plan.inv_t).mean();
       top1 = (r[4] >= r[2]).to(dbl).mean();
       pos_mean = r[4].to(dbl).mean();
@@ -417,7 +417,7 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     case TiledObjective::kInfoNCE: {
       plan.mode = Mode::kRows;
       auto r = TiledLogSumExp::apply(a, b, plan);
-      auto pos = paired_similarity(a, b, plan);
+      auto pos = pair_scores(a, b, plan);
       out.loss = (r[0] - pos * plan.inv_t).mean();
       top1 = (r[4] >= r[2]).to(dbl).mean();
       pos_mean = r[4].to(dbl).mean();
@@ -427,7 +427,7 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     case TiledObjective::kClipSymmetric: {
       plan.mode = Mode::kBoth;
       auto r = TiledLogSumExp::apply(a, b, plan);
-      auto pos = paired_similarity(a, b, plan) * plan.inv_t;
+      auto pos = pair_scores(a, b, plan) * plan.inv_t;
       out.loss = ((r[0] - pos).mean() + (r[1] - pos).mean()) / 2;
       top1 = ((r[4] >= r[2]).to(dbl).mean() + (r[5] >= r[3]).to(dbl).mean()) / 2;
       pos_mean = r[4].to(dbl).mean();

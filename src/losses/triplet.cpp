@@ -11,7 +11,7 @@
 
 namespace contra::losses {
 namespace {
-void check_options(const TripletOptions& o) {
+void check_triplet_options(const TripletOptions& o) {
   CONTRA_CHECK(o.margin() >= 0 && std::isfinite(o.margin()), "loss.margin must be >= 0, got ",
                o.margin());
 }
@@ -35,7 +35,7 @@ namespace functional {
 
 ContrastiveOutput triplet_loss(const at::Tensor& anchors, const at::Tensor& positives,
                                const at::Tensor& negatives, const TripletOptions& o) {
-  check_options(o);
+  check_triplet_options(o);
   CONTRA_CHECK(anchors.dim() == 2 && anchors.sizes() == positives.sizes() &&
                    anchors.sizes() == negatives.sizes(),
                "triplet loss needs anchors, positives and negatives of equal shape [T, d], got ",
@@ -83,7 +83,7 @@ ContrastiveOutput triplet_loss_from_similarity(const at::Tensor& similarity,
                                                const at::Tensor& positive,
                                                const at::Tensor& negative,
                                                const TripletOptions& o) {
-  check_options(o);
+  check_triplet_options(o);
   CONTRA_CHECK(similarity.dim() == 2 && similarity.size(0) == similarity.size(1),
                "triplet loss needs a square similarity matrix [N, N], got ", similarity.sizes());
   CONTRA_CHECK(anchor.dim() == 1 && anchor.sizes() == positive.sizes() &&

@@ -9,19 +9,19 @@
 
 namespace contra::models {
 namespace {
-const NameTable<EncoderKind, 4> kNames = {{"convnet", EncoderKind::kConvNet},
+const NameTable<EncoderKind, 4> kEncoderNames = {{"convnet", EncoderKind::kConvNet},
                                                       {"resnet18", EncoderKind::kResNet18},
                                                       {"resnet34", EncoderKind::kResNet34},
                                                       {"resnet50", EncoderKind::kResNet50}};
 }  // namespace
 
 EncoderKind encoder_kind_from_string(const std::string& name) {
-  return from_name(kNames, name, "encoder");
+  return from_name(kEncoderNames, name, "encoder");
 }
 
-std::vector<std::string> encoder_kind_names() { return names_of(kNames); }
+std::vector<std::string> encoder_kind_names() { return names_of(kEncoderNames); }
 
-std::string to_string(EncoderKind kind) { return name_of(kNames, kind); }
+std::string to_string(EncoderKind kind) { return name_of(kEncoderNames, kind); }
 
 Encoder make_encoder(const EncoderSpec& spec) {
   Encoder e;

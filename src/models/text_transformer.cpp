@@ -14,7 +14,7 @@ namespace {
 const NameTable<TextPooling, 2> kPoolingNames = {{"mean", TextPooling::kMean},
                                                  {"first", TextPooling::kFirst}};
 
-void check_options(const TextTransformerOptions& o) {
+void check_transformer_options(const TextTransformerOptions& o) {
   CONTRA_CHECK(o.vocab_size() >= 1, "text_model: vocabulary size must be >= 1, got ", o.vocab_size());
   CONTRA_CHECK(o.width() >= 1, "text_model.width must be >= 1, got ", o.width());
   CONTRA_CHECK(o.layers() >= 1, "text_model.layers must be >= 1, got ", o.layers());
@@ -48,7 +48,7 @@ TransformerBlockImpl::TransformerBlockImpl(const TextTransformerOptions& options
 }
 
 void TransformerBlockImpl::reset() {
-  check_options(options);
+  check_transformer_options(options);
   const int64_t w = options.width();
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
   qkv = register_module("qkv", torch::nn::Linear(w, 3 * w));
@@ -91,7 +91,7 @@ TextTransformerImpl::TextTransformerImpl(TextTransformerOptions options_) : opti
 }
 
 void TextTransformerImpl::reset() {
-  check_options(options);
+  check_transformer_options(options);
   token = register_module("token", torch::nn::Embedding(options.vocab_size(), options.width()));
   position = register_module("position", torch::nn::Embedding(options.max_len(), options.width()));
   {

@@ -10,7 +10,7 @@
 
 namespace contra::negatives {
 namespace {
-const NameTable<NegativeSampling, 5> kNames = {{"all", NegativeSampling::kAll},
+const NameTable<NegativeSampling, 5> kSamplingNames = {{"all", NegativeSampling::kAll},
                                                {"random", NegativeSampling::kRandom},
                                                {"hardest", NegativeSampling::kHardest},
                                                {"threshold", NegativeSampling::kThreshold},
@@ -24,11 +24,11 @@ at::Tensor top_k_mask(const at::Tensor& score, int64_t k) {
 }  // namespace
 
 NegativeSampling negative_sampling_from_string(const std::string& name) {
-  return from_name(kNames, name, "negative sampling");
+  return from_name(kSamplingNames, name, "negative sampling");
 }
 
-std::vector<std::string> negative_sampling_names() { return names_of(kNames); }
-std::string to_string(NegativeSampling kind) { return name_of(kNames, kind); }
+std::vector<std::string> negative_sampling_names() { return names_of(kSamplingNames); }
+std::string to_string(NegativeSampling kind) { return name_of(kSamplingNames, kind); }
 
 void validate(const NegativeSamplingOptions& o) {
   CONTRA_CHECK(o.num_negatives() >= 1, "loss.num_negatives must be >= 1, got ", o.num_negatives());

@@ -12,18 +12,18 @@
 
 namespace contra::negatives {
 namespace {
-const NameTable<TripletMining, 4> kNames = {{"batch_all", TripletMining::kBatchAll},
+const NameTable<TripletMining, 4> kMiningNames = {{"batch_all", TripletMining::kBatchAll},
                                             {"batch_hard", TripletMining::kBatchHard},
                                             {"semi_hard", TripletMining::kSemiHard},
                                             {"hard", TripletMining::kHard}};
 }  // namespace
 
 TripletMining triplet_mining_from_string(const std::string& name) {
-  return from_name(kNames, name, "triplet mining");
+  return from_name(kMiningNames, name, "triplet mining");
 }
 
-std::vector<std::string> triplet_mining_names() { return names_of(kNames); }
-std::string to_string(TripletMining kind) { return name_of(kNames, kind); }
+std::vector<std::string> triplet_mining_names() { return names_of(kMiningNames); }
+std::string to_string(TripletMining kind) { return name_of(kMiningNames, kind); }
 
 Triplets mine_triplets(const at::Tensor& similarity, const at::Tensor& labels,
                        const TripletMinerOptions& o) {

@@ -29,6 +29,9 @@ using Clock = std::chrono::steady_clock;
 
 /// A training run's parts, composed once; the trainer's hooks read them.
 struct Engine {
+  Engine(const ResolvedRun& r, std::optional<RunDir> d, std::string p, std::shared_ptr<dist::Group> g)
+      : run(r), dir(std::move(d)), path(std::move(p)), group(std::move(g)) {}
+
   const ResolvedRun& run;
   std::optional<RunDir> dir;  ///< the leading process's run folder
   std::string path;
@@ -48,7 +51,7 @@ struct Engine {
 };
 
 /// Data, folder, model and optimizer, and on resume the checkpoint's state.
-void build(Engine& e, bool resume) {
+void assemble(Engine& e, bool resume) {
   e.threads = set_threads(int(e.run.config.threads));
   e.task = make_task(e.run);
   e.task->load(/*with_training=*/true);
@@ -195,7 +198,7 @@ EvalResult evaluate_checkpoint_in(const ResolvedRun& run, const RunDir& dir);
 RunResult run_engine(const ResolvedRun& run, std::optional<RunDir> dir, const std::string& path,
                      bool resume, const std::shared_ptr<dist::Group>& group) {
   Engine e{run, std::move(dir), path, group};
-  config::with_config_keys([&] { build(e, resume); });
+  config::with_config_keys([&] { assemble(e, resume); });
   distribute(e);
   print_banner(e, resume);
   StopOnSignal stop;

@@ -93,15 +93,20 @@ class ImageTask : public Task {
                  "evaluation needs labels for every image");
     auto train_f = features(method, train_), eval_f = features(method, evaluation_);
     r.embed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    r.knn_acc = eval::knn_accuracy(
-        train_f, train_.labels, eval_f, evaluation_.labels,
-        eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
+    r.knn_acc = knn(train_f, eval_f);
     if (cfg_.eval.linear) {
       auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
                                       eval::LinearProbeOptions().seed(cfg_.seed));
       r.linear_acc = probe.test_accuracy;
       r.linear_val_acc = probe.val_accuracy;
       r.linear_l2 = probe.l2;
+    }
+    if (cfg_.eval.baselines) {
+      torch::manual_seed(cfg_.seed);  // the initialisation training started from
+      auto untrained = make_method();
+      untrained->to(run_.device);
+      r.untrained_knn_acc = knn(features(*untrained, train_), features(*untrained, evaluation_));
+      r.pixels_knn_acc = knn(pixels(train_), pixels(evaluation_));
     }
     r.eval_s = std::chrono::duration<double>(Clock::now() - t0).count();
     return r;
@@ -123,6 +128,19 @@ class ImageTask : public Task {
     opts.channels = cfg_.data.channels;
     return data::load_image_folder(split == data::Split::kTrain ? cfg_.data.path : cfg_.data.test_path,
                                    opts);
+  }
+
+  /// kNN accuracy (eval.knn_k, eval.knn_temperature) of the evaluation split against the
+  /// training split, from their features.
+  double knn(const torch::Tensor& train_f, const torch::Tensor& eval_f) const {
+    return eval::knn_accuracy(
+        train_f, train_.labels, eval_f, evaluation_.labels,
+        eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
+  }
+
+  /// The images themselves as features, normalised as the views are: [n, c*h*w].
+  torch::Tensor pixels(const data::ImageDataset& d) const {
+    return augment::normalize_images(d.images, cfg_.augment.mean, cfg_.augment.std).flatten(1);
   }
 
   /// Frozen-encoder features of all images, normalised as the views are.

@@ -43,6 +43,8 @@ nlohmann::json eval_json(const EvalResult& e) {
     j["linear_l2"] = e.linear_l2;
     j["linear_val_acc"] = or_null(e.linear_val_acc);
     j["embed_s"] = e.embed_s;
+    if (e.untrained_knn_acc >= 0) j["untrained"] = {{"knn_acc", e.untrained_knn_acc}};
+    if (e.pixels_knn_acc >= 0) j["raw_pixels"] = {{"knn_acc", e.pixels_knn_acc}};
   }
   j["eval_split"] = e.split;
   j["eval_s"] = e.eval_s;

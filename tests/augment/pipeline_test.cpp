@@ -36,7 +36,7 @@ std::vector<uint8_t> ramp_image(int64_t c, int64_t h, int64_t w, int seed = 0) {
   return img;
 }
 
-std::vector<float> run(const Pipeline& p, const std::vector<uint8_t>& img, int64_t c, int64_t h,
+std::vector<float> run_pipeline(const Pipeline& p, const std::vector<uint8_t>& img, int64_t c, int64_t h,
                        int64_t w, uint64_t seed = 1) {
   const int64_t s = p.options().out_size() > 0 ? p.options().out_size() : h;
   std::vector<float> out(static_cast<size_t>(c * s * s), -999.0f);
@@ -58,14 +58,14 @@ std::string error_of(const PipelineOptions& o) {
 
 TEST(PipelineOps, IdentityReproducesImageExactly) {
   const auto img = ramp_image(3, 9, 9);
-  const auto out = run(Pipeline(identity_options()), img, 3, 9, 9);
+  const auto out = run_pipeline(Pipeline(identity_options()), img, 3, 9, 9);
   for (size_t i = 0; i < img.size(); ++i) ASSERT_EQ(out[i], static_cast<float>(img[i]) / 255.0f);
 }
 
 TEST(PipelineOps, IdentityMatchesNormalizeImages) {
   const auto img = ramp_image(1, 28, 28);
   auto o = identity_options().mean({0.2860}).std({0.3530});
-  const auto out = run(Pipeline(o), img, 1, 28, 28);
+  const auto out = run_pipeline(Pipeline(o), img, 1, 28, 28);
   at::Tensor t = at::from_blob(const_cast<uint8_t*>(img.data()), {1, 1, 28, 28}, at::kByte);
   at::Tensor ref = contra::augment::normalize_images(t, {0.2860}, {0.3530});
   const float* r = ref.data_ptr<float>();
@@ -78,7 +78,7 @@ TEST(PipelineOps, IdentityMatchesNormalizeImages) {
 TEST(PipelineOps, FlipMirrors) {
   const int64_t c = 2, h = 5, w = 5;
   const auto img = ramp_image(c, h, w);
-  const auto out = run(Pipeline(identity_options().flip_p(1.0)), img, c, h, w);
+  const auto out = run_pipeline(Pipeline(identity_options().flip_p(1.0)), img, c, h, w);
   for (int64_t ch = 0; ch < c; ++ch)
     for (int64_t y = 0; y < h; ++y)
       for (int64_t x = 0; x < w; ++x)
@@ -89,7 +89,7 @@ TEST(PipelineOps, FullScaleUnitRatioCropIsIdentity) {
   const auto img = ramp_image(1, 12, 12);
   auto o = identity_options().crop_p(1).crop_scale_min(1).crop_scale_max(1).crop_ratio_min(1).crop_ratio_max(1);
   for (uint64_t seed = 0; seed < 5; ++seed) {
-    const auto out = run(Pipeline(o), img, 1, 12, 12, seed);
+    const auto out = run_pipeline(Pipeline(o), img, 1, 12, 12, seed);
     for (size_t i = 0; i < img.size(); ++i) ASSERT_EQ(out[i], img[i] / 255.0f);
   }
 }
@@ -97,7 +97,7 @@ TEST(PipelineOps, FullScaleUnitRatioCropIsIdentity) {
 TEST(PipelineOps, ResizeToOtherSizeInterpolates) {
   // A horizontal ramp 0, 255 resized 2 -> 4 (half-pixel centres): 0, 63.75, 191.25, 255.
   std::vector<uint8_t> img = {0, 255, 0, 255};
-  const auto out = run(Pipeline(identity_options().out_size(4)), img, 1, 2, 2);
+  const auto out = run_pipeline(Pipeline(identity_options().out_size(4)), img, 1, 2, 2);
   const float expect[4] = {0.0f, 0.25f, 0.75f, 1.0f};
   for (int y = 0; y < 4; ++y)
     for (int x = 0; x < 4; ++x) EXPECT_NEAR(out[y * 4 + x], expect[x], 1e-6);
@@ -108,7 +108,7 @@ TEST(PipelineOps, RandomCropStaysInsideImageRange) {
   std::vector<uint8_t> img(28 * 28, 77);
   auto o = identity_options().crop_p(1).crop_scale_min(0.05).crop_scale_max(0.3).flip_p(0.5);
   for (uint64_t seed = 0; seed < 50; ++seed) {
-    const auto out = run(Pipeline(o), img, 1, 28, 28, seed);
+    const auto out = run_pipeline(Pipeline(o), img, 1, 28, 28, seed);
     for (float v : out) ASSERT_EQ(v, 77 / 255.0f);
   }
 }
@@ -119,7 +119,7 @@ TEST(PipelineOps, BrightnessScalesConstantImage) {
   auto o = identity_options().jitter_p(1).brightness(0.4).contrast(0).saturation(0).hue(0);
   bool saw_change = false;
   for (uint64_t seed = 0; seed < 20; ++seed) {
-    const auto out = run(Pipeline(o), img, 1, 4, 4, seed);
+    const auto out = run_pipeline(Pipeline(o), img, 1, 4, 4, seed);
     const float f = out[0] / (100 / 255.0f);
     EXPECT_GE(f, 0.6f - 1e-5f);
     EXPECT_LE(f, 1.4f + 1e-5f);
@@ -133,7 +133,7 @@ TEST(PipelineOps, BrightnessClampsAtOne) {
   std::vector<uint8_t> img(16, 250);
   auto o = identity_options().jitter_p(1).brightness(0.9).contrast(0).saturation(0).hue(0);
   for (uint64_t seed = 0; seed < 20; ++seed)
-    for (float v : run(Pipeline(o), img, 1, 4, 4, seed)) ASSERT_LE(v, 1.0f);
+    for (float v : run_pipeline(Pipeline(o), img, 1, 4, 4, seed)) ASSERT_LE(v, 1.0f);
 }
 
 TEST(PipelineOps, ContrastMatchesHandComputedBlend) {
@@ -141,7 +141,7 @@ TEST(PipelineOps, ContrastMatchesHandComputedBlend) {
   std::vector<uint8_t> img = {0, 200, 0, 200};
   auto o = identity_options().jitter_p(1).brightness(0).contrast(0.4).saturation(0).hue(0);
   for (uint64_t seed = 0; seed < 20; ++seed) {
-    const auto out = run(Pipeline(o), img, 1, 2, 2, seed);
+    const auto out = run_pipeline(Pipeline(o), img, 1, 2, 2, seed);
     const float mean = 100 / 255.0f, hi = 200 / 255.0f;
     // out_hi = f * hi + (1 - f) * mean  =>  f = (out_hi - mean) / (hi - mean)
     const float f = (out[1] - mean) / (hi - mean);
@@ -162,7 +162,7 @@ TEST(PipelineOps, ContrastZeroFactorGivesMeanOfRgbLuma) {
   auto o = identity_options().jitter_p(1).brightness(0).contrast(1.0).saturation(0).hue(0);
   const float luma_mean = (2 * 0.299f + 2 * 0.114f) / 4;
   for (uint64_t seed = 0; seed < 30; ++seed) {
-    const auto out = run(Pipeline(o), img, 3, 2, 2, seed);
+    const auto out = run_pipeline(Pipeline(o), img, 3, 2, 2, seed);
     // G channel is 0 everywhere: out_g = (1 - f) * luma_mean (clamped at 0).
     const float g = out[n];
     // R at pixel 0 is 1: out_r = clamp(f + (1 - f) * luma_mean).
@@ -174,7 +174,7 @@ TEST(PipelineOps, ContrastZeroFactorGivesMeanOfRgbLuma) {
 TEST(PipelineOps, SaturationAndHueAreIdentityOnGrayscale) {
   const auto img = ramp_image(1, 6, 6);
   auto o = identity_options().jitter_p(1).brightness(0).contrast(0).saturation(0.9).hue(0.5);
-  const auto out = run(Pipeline(o), img, 1, 6, 6);
+  const auto out = run_pipeline(Pipeline(o), img, 1, 6, 6);
   for (size_t i = 0; i < img.size(); ++i) ASSERT_EQ(out[i], img[i] / 255.0f);
 }
 
@@ -185,7 +185,7 @@ TEST(PipelineOps, HueKeepsGrayPixelsAndRotatesColour) {
   bool changed = false;
   std::vector<uint8_t> sq = {100, 255, 100, 255, 100, 0, 100, 0, 100, 0, 100, 0};
   for (uint64_t seed = 0; seed < 20; ++seed) {
-    const auto out = run(Pipeline(o), sq, 3, 2, 2, seed);
+    const auto out = run_pipeline(Pipeline(o), sq, 3, 2, 2, seed);
     for (int ch = 0; ch < 3; ++ch) EXPECT_NEAR(out[ch * 4 + 0], 100 / 255.0f, 1e-6);
     const float r = out[1], g = out[5], b = out[9];
     EXPECT_NEAR(std::max({r, g, b}), 1.0f, 1e-5);
@@ -198,7 +198,7 @@ TEST(PipelineOps, HueKeepsGrayPixelsAndRotatesColour) {
 TEST(PipelineOps, GrayscaleOfRgbUsesItu601Luma) {
   std::vector<uint8_t> img = {255, 0, 10, 20, 0, 255, 30, 40, 0, 0, 50, 60};
   auto o = identity_options().grayscale_p(1.0);
-  const auto out = run(Pipeline(o), img, 3, 2, 2);
+  const auto out = run_pipeline(Pipeline(o), img, 3, 2, 2);
   for (int i = 0; i < 4; ++i) {
     const float expect = 0.299f * img[i] / 255.0f + 0.587f * img[4 + i] / 255.0f +
                          0.114f * img[8 + i] / 255.0f;
@@ -210,14 +210,14 @@ TEST(PipelineOps, GrayscaleOfRgbUsesItu601Luma) {
 
 TEST(PipelineOps, GrayscaleIsIdentityOnOneChannel) {
   const auto img = ramp_image(1, 5, 5);
-  const auto out = run(Pipeline(identity_options().grayscale_p(1.0)), img, 1, 5, 5);
+  const auto out = run_pipeline(Pipeline(identity_options().grayscale_p(1.0)), img, 1, 5, 5);
   for (size_t i = 0; i < img.size(); ++i) ASSERT_EQ(out[i], img[i] / 255.0f);
 }
 
 TEST(PipelineOps, SolarizeInvertsAtOrAboveThreshold) {
   std::vector<uint8_t> img = {0, 100, 128, 255};
   auto o = identity_options().solarize_p(1.0).solarize_threshold(128 / 255.0);
-  const auto out = run(Pipeline(o), img, 1, 2, 2);
+  const auto out = run_pipeline(Pipeline(o), img, 1, 2, 2);
   EXPECT_EQ(out[0], 0.0f);
   EXPECT_EQ(out[1], 100 / 255.0f);
   EXPECT_NEAR(out[2], 1.0f - 128 / 255.0f, 1e-7);
@@ -228,7 +228,7 @@ TEST(PipelineOps, BlurKeepsConstantImageConstant) {
   std::vector<uint8_t> img(3 * 10 * 10, 90);
   auto o = identity_options().blur_p(1.0).blur_sigma_min(0.5).blur_sigma_max(3.0);
   for (uint64_t seed = 0; seed < 10; ++seed)
-    for (float v : run(Pipeline(o), img, 3, 10, 10, seed)) ASSERT_NEAR(v, 90 / 255.0f, 1e-6);
+    for (float v : run_pipeline(Pipeline(o), img, 3, 10, 10, seed)) ASSERT_NEAR(v, 90 / 255.0f, 1e-6);
 }
 
 TEST(PipelineOps, BlurOfImpulseSumsToOneAndIsSymmetric) {
@@ -236,7 +236,7 @@ TEST(PipelineOps, BlurOfImpulseSumsToOneAndIsSymmetric) {
   std::vector<uint8_t> img(s * s, 0);
   img[mid * s + mid] = 255;
   auto o = identity_options().blur_p(1.0).blur_sigma_min(1.5).blur_sigma_max(1.5);
-  const auto out = run(Pipeline(o), img, 1, s, s);
+  const auto out = run_pipeline(Pipeline(o), img, 1, s, s);
   double sum = 0.0;
   for (float v : out) sum += v;
   EXPECT_NEAR(sum, 1.0, 1e-5);
@@ -261,7 +261,7 @@ TEST(PipelineOps, BlurReflectsAtTheBorder) {
   std::vector<uint8_t> img(s * s, 0);
   img[0] = 255;
   auto o = identity_options().blur_p(1.0).blur_sigma_min(1.0).blur_sigma_max(1.0);
-  const auto out = run(Pipeline(o), img, 1, s, s);
+  const auto out = run_pipeline(Pipeline(o), img, 1, s, s);
   const double g0 = std::sqrt(static_cast<double>(out[0]));
   EXPECT_NEAR(out[1] / g0 / g0, std::exp(-0.5), 1e-5);
   EXPECT_NEAR(out[2] / g0 / g0, std::exp(-2.0), 1e-5);
@@ -272,7 +272,7 @@ TEST(PipelineOps, BlurReflectsAtTheBorder) {
 TEST(PipelineOps, BlurWorksWhenRadiusExceedsImage) {
   std::vector<uint8_t> img = {0, 255, 255, 0, 10, 20, 30, 40, 50};
   auto o = identity_options().blur_p(1.0).blur_sigma_min(5).blur_sigma_max(5);
-  for (float v : run(Pipeline(o), img, 1, 3, 3)) {
+  for (float v : run_pipeline(Pipeline(o), img, 1, 3, 3)) {
     ASSERT_TRUE(std::isfinite(v));
     ASSERT_GE(v, 0.0f);
     ASSERT_LE(v, 1.0f);
@@ -283,11 +283,11 @@ TEST(PipelineDeterminism, SameSeedSameOutputDifferentSeedsDiffer) {
   const auto img = ramp_image(3, 16, 16);
   auto o = PipelineOptions().blur_p(0.5).solarize_p(0.3).mean({0.5}).std({0.25});
   Pipeline p(o);
-  const auto a = run(p, img, 3, 16, 16, 42);
-  const auto b = run(p, img, 3, 16, 16, 42);
+  const auto a = run_pipeline(p, img, 3, 16, 16, 42);
+  const auto b = run_pipeline(p, img, 3, 16, 16, 42);
   EXPECT_EQ(a, b);
   int differ = 0;
-  for (uint64_t s = 0; s < 10; ++s) differ += run(p, img, 3, 16, 16, 1000 + s) != a;
+  for (uint64_t s = 0; s < 10; ++s) differ += run_pipeline(p, img, 3, 16, 16, 1000 + s) != a;
   EXPECT_GE(differ, 9);
 }
 

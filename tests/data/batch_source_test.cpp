@@ -60,7 +60,7 @@ std::unique_ptr<BatchSource> image_loader(int64_t rank, int64_t world) {
 }
 
 /// Row i of a token batch without its padding.
-at::Tensor row(const TokenBatch& t, int64_t i) { return t.ids[i].masked_select(t.mask[i]); }
+at::Tensor token_row(const TokenBatch& t, int64_t i) { return t.ids[i].masked_select(t.mask[i]); }
 
 void expect_same_rows(const Batch& a, int64_t a_first, const Batch& b, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
@@ -69,8 +69,8 @@ void expect_same_rows(const Batch& a, int64_t a_first, const Batch& b, int64_t c
       EXPECT_TRUE(at::equal(a.view1[a_first + i], b.view1[i])) << i;
       EXPECT_TRUE(at::equal(a.view2[a_first + i], b.view2[i])) << i;
     } else {
-      EXPECT_TRUE(at::equal(row(a.text1, a_first + i), row(b.text1, i))) << i;
-      EXPECT_TRUE(at::equal(row(a.text2, a_first + i), row(b.text2, i))) << i;
+      EXPECT_TRUE(at::equal(token_row(a.text1, a_first + i), token_row(b.text1, i))) << i;
+      EXPECT_TRUE(at::equal(token_row(a.text2, a_first + i), token_row(b.text2, i))) << i;
     }
   }
 }

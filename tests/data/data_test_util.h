@@ -87,7 +87,7 @@ inline Bytes iota_bytes(size_t n, uint8_t start = 0) {
 }
 
 /// Runs f, expects a contra::Error whose message contains every one of `parts`.
-inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+inline void expect_error_parts(const std::function<void()>& f, const std::vector<std::string>& parts) {
   try {
     f();
     ADD_FAILURE() << "expected contra::Error containing '" << (parts.empty() ? "" : parts[0])

@@ -53,15 +53,15 @@ TEST(Idx, GzipAndRawAgreeOnLargerPayload) {
 TEST(Idx, MissingFile) {
   TempDir dir;
   const std::string path = dir.file("nope-idx3-ubyte.gz");
-  expect_error([&] { read_idx(path); }, {path, "not found"});
+  expect_error_parts([&] { read_idx(path); }, {path, "not found"});
 }
 
 TEST(Idx, EmptyAndShortFiles) {
   TempDir dir;
   write_raw(dir.file("empty"), {});
-  expect_error([&] { read_idx(dir.file("empty")); }, {dir.file("empty"), "too short"});
+  expect_error_parts([&] { read_idx(dir.file("empty")); }, {dir.file("empty"), "too short"});
   write_raw(dir.file("short"), {0, 0, 8, 3, 0, 0});
-  expect_error([&] { read_idx(dir.file("short")); },
+  expect_error_parts([&] { read_idx(dir.file("short")); },
                {dir.file("short"), "truncated", "inside the header"});
 }
 
@@ -69,34 +69,34 @@ TEST(Idx, BadMagic) {
   TempDir dir;
   const std::string path = dir.file("notidx");
   write_raw(path, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
-  expect_error([&] { read_idx(path); }, {path, "bad magic number 0x68656C6C", "IDX"});
+  expect_error_parts([&] { read_idx(path); }, {path, "bad magic number 0x68656C6C", "IDX"});
   // Also through gzip.
   write_gz(path + ".gz", {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
-  expect_error([&] { read_idx(path + ".gz"); }, {path + ".gz", "bad magic"});
+  expect_error_parts([&] { read_idx(path + ".gz"); }, {path + ".gz", "bad magic"});
 }
 
 TEST(Idx, UnsupportedType) {
   TempDir dir;
   const std::string path = dir.file("floats");
   write_raw(path, idx_bytes({2}, Bytes(8, 0), 0x0D));
-  expect_error([&] { read_idx(path); },
+  expect_error_parts([&] { read_idx(path); },
                {path, "unsupported data type 0x0D", "float32", "only unsigned byte"});
 }
 
 TEST(Idx, ZeroAndAbsurdDimensions) {
   TempDir dir;
   write_raw(dir.file("zerodims"), {0, 0, 8, 0});
-  expect_error([&] { read_idx(dir.file("zerodims")); }, {"dimension count 0"});
+  expect_error_parts([&] { read_idx(dir.file("zerodims")); }, {"dimension count 0"});
   write_raw(dir.file("zerosize"), idx_bytes({5, 0, 28}, {}));
-  expect_error([&] { read_idx(dir.file("zerosize")); }, {dir.file("zerosize"), "dimension 1 is zero"});
+  expect_error_parts([&] { read_idx(dir.file("zerosize")); }, {dir.file("zerosize"), "dimension 1 is zero"});
   // 4e9 x 4e9 x 4e9 with a tiny payload: must be refused before any allocation.
   write_raw(dir.file("huge"), idx_bytes({4000000000u, 4000000000u, 4000000000u}, {1, 2, 3}));
-  expect_error([&] { read_idx(dir.file("huge")); }, {dir.file("huge"), "absurd"});
+  expect_error_parts([&] { read_idx(dir.file("huge")); }, {dir.file("huge"), "absurd"});
   write_raw(dir.file("big"), idx_bytes({60000, 60000, 60000}, {1, 2, 3}));
-  expect_error([&] { read_idx(dir.file("big")); }, {dir.file("big"), "absurd dimensions"});
+  expect_error_parts([&] { read_idx(dir.file("big")); }, {dir.file("big"), "absurd dimensions"});
   // Same through gzip (unknown size up front).
   write_gz(dir.file("big.gz"), idx_bytes({1000000, 1000, 10}, {1, 2, 3}));
-  expect_error([&] { read_idx(dir.file("big.gz")); },
+  expect_error_parts([&] { read_idx(dir.file("big.gz")); },
                {dir.file("big.gz"), "truncated", "1000000x1000x10 = 10000000000 bytes",
                 "only 3 follow"});
 }
@@ -105,20 +105,20 @@ TEST(Idx, TruncatedPayload) {
   TempDir dir;
   const Bytes file = idx_bytes({60, 28, 28}, iota_bytes(1000));
   write_raw(dir.file("raw"), file);
-  expect_error([&] { read_idx(dir.file("raw")); },
+  expect_error_parts([&] { read_idx(dir.file("raw")); },
                {dir.file("raw"), "truncated: header says 60x28x28 = 47040 bytes but only 1000 follow"});
   // A complete gzip stream whose content is short: the IDX payload is what is truncated.
   write_gz(dir.file("gz"), file);
-  expect_error([&] { read_idx(dir.file("gz")); },
+  expect_error_parts([&] { read_idx(dir.file("gz")); },
                {dir.file("gz"), "truncated: header says 60x28x28 = 47040 bytes but only 1000 follow"});
 }
 
 TEST(Idx, TrailingBytes) {
   TempDir dir;
   write_raw(dir.file("raw"), idx_bytes({4}, iota_bytes(10)));
-  expect_error([&] { read_idx(dir.file("raw")); }, {dir.file("raw"), "4 bytes but 6 extra"});
+  expect_error_parts([&] { read_idx(dir.file("raw")); }, {dir.file("raw"), "4 bytes but 6 extra"});
   write_gz(dir.file("gz"), idx_bytes({4}, iota_bytes(10)));
-  expect_error([&] { read_idx(dir.file("gz")); }, {dir.file("gz"), "4 bytes but 6 extra"});
+  expect_error_parts([&] { read_idx(dir.file("gz")); }, {dir.file("gz"), "4 bytes but 6 extra"});
 }
 
 TEST(Idx, GzipCutInHalf) {
@@ -130,15 +130,15 @@ TEST(Idx, GzipCutInHalf) {
   const Bytes gz = read_all(dir.file("full.gz"));
   ASSERT_GT(gz.size(), 1000u);
   write_raw(dir.file("half.gz"), Bytes(gz.begin(), gz.begin() + gz.size() / 2));
-  expect_error([&] { read_idx(dir.file("half.gz")); },
+  expect_error_parts([&] { read_idx(dir.file("half.gz")); },
                {dir.file("half.gz"), "truncated gzip stream", "download it again"});
   // Only the trailer (CRC + size) missing: all data arrives but the stream is incomplete.
   write_raw(dir.file("notrailer.gz"), Bytes(gz.begin(), gz.end() - 8));
-  expect_error([&] { read_idx(dir.file("notrailer.gz")); },
+  expect_error_parts([&] { read_idx(dir.file("notrailer.gz")); },
                {dir.file("notrailer.gz"), "truncated gzip stream"});
   // Just the magic.
   write_raw(dir.file("magic.gz"), {0x1f, 0x8b});
-  expect_error([&] { read_idx(dir.file("magic.gz")); }, {dir.file("magic.gz"), "gzip"});
+  expect_error_parts([&] { read_idx(dir.file("magic.gz")); }, {dir.file("magic.gz"), "gzip"});
 }
 
 TEST(Idx, GzipCorrupt) {
@@ -146,14 +146,14 @@ TEST(Idx, GzipCorrupt) {
   // Garbage after the gzip magic.
   write_raw(dir.file("garbage.gz"), {0x1f, 0x8b, 'g', 'a', 'r', 'b', 'a', 'g', 'e', '!', '!', '!',
                                      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
-  expect_error([&] { read_idx(dir.file("garbage.gz")); },
+  expect_error_parts([&] { read_idx(dir.file("garbage.gz")); },
                {dir.file("garbage.gz"), "corrupt gzip stream"});
   // A flipped byte inside the deflate data or the CRC.
   write_gz(dir.file("ok.gz"), idx_bytes({5000}, iota_bytes(5000)));
   Bytes gz = read_all(dir.file("ok.gz"));
   gz[gz.size() - 6] ^= 0xff;  // inside the CRC32 trailer
   write_raw(dir.file("badcrc.gz"), gz);
-  expect_error([&] { read_idx(dir.file("badcrc.gz")); },
+  expect_error_parts([&] { read_idx(dir.file("badcrc.gz")); },
                {dir.file("badcrc.gz"), "corrupt gzip stream", "incorrect data check"});
 }
 

@@ -162,7 +162,7 @@ TEST(ImageFolder, CorruptImageNamesTheFile) {
   make_tree(root);
   const std::string bad = root.file("dogs/c_bad.png");
   write_raw(bad, {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
-  expect_error([&] { load_image_folder(root.path().string(), opts(8, 3)); }, {bad, "image"});
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(8, 3)); }, {bad, "image"});
 }
 
 TEST(ImageFolder, TruncatedPngNamesTheFile) {
@@ -175,12 +175,12 @@ TEST(ImageFolder, TruncatedPngNamesTheFile) {
   const std::string cut = root.file("c/cut.png");
   write_raw(cut, Bytes(png.begin(), png.begin() + png.size() / 2));
   fs::remove(root.file("c/full.png"));
-  expect_error([&] { load_image_folder(root.path().string(), opts(8, 3)); },
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(8, 3)); },
                {cut, "corrupt"});
   // An empty file with an image name.
   fs::remove(cut);
   write_raw(root.file("c/empty.bmp"), {});
-  expect_error([&] { load_image_folder(root.path().string(), opts(8, 3)); },
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(8, 3)); },
                {root.file("c/empty.bmp"), "empty"});
 }
 
@@ -201,31 +201,31 @@ TEST(ImageFolder, ManyImagesKeepOrderAndReportCorruptOne) {
   }
   const std::string bad = root.file("b/img33.png");
   write_raw(bad, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0});
-  expect_error([&] { load_image_folder(root.path().string(), opts(6, 3)); }, {bad});
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(6, 3)); }, {bad});
 }
 
 TEST(ImageFolder, MissingOrEmptyRoot) {
   TempDir root;
   const std::string missing = root.file("nothing-here");
-  expect_error([&] { load_image_folder(missing, opts(8, 3)); }, {missing, "not found"});
+  expect_error_parts([&] { load_image_folder(missing, opts(8, 3)); }, {missing, "not found"});
   write_raw(root.file("file"), {1});
-  expect_error([&] { load_image_folder(root.file("file"), opts(8, 3)); },
+  expect_error_parts([&] { load_image_folder(root.file("file"), opts(8, 3)); },
                {root.file("file"), "not a directory"});
   TempDir empty;
-  expect_error([&] { load_image_folder(empty.path().string(), opts(8, 3)); },
+  expect_error_parts([&] { load_image_folder(empty.path().string(), opts(8, 3)); },
                {empty.path().string(), "no class folders"});
   fs::create_directories(empty.path() / "cls");
   write_raw(empty.file("cls/readme.txt"), {'x'});
-  expect_error([&] { load_image_folder(empty.path().string(), opts(8, 3)); },
+  expect_error_parts([&] { load_image_folder(empty.path().string(), opts(8, 3)); },
                {empty.path().string(), "no images"});
 }
 
 TEST(ImageFolder, BadOptions) {
   TempDir root;
   make_tree(root);
-  expect_error([&] { load_image_folder(root.path().string(), opts(8, 2)); },
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(8, 2)); },
                {"channels must be 1 or 3"});
-  expect_error([&] { load_image_folder(root.path().string(), opts(0, 3)); }, {"size"});
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(0, 3)); }, {"size"});
 }
 
 }  // namespace
@@ -241,6 +241,6 @@ TEST(ImageFolder, JpegHuffmanTableOverflowIsRefused) {
   fs::create_directories(root.path() / "a");
   const std::string bad = root.file("a/bad.jpg");
   write_raw(bad, jpg);
-  expect_error([&] { load_image_folder(root.path().string(), opts(8, 3)); },
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(8, 3)); },
                {bad, "corrupt JPEG (a Huffman table declares more than 256 codes)"});
 }

@@ -29,7 +29,7 @@ const WordNet& real_wordnet() {
   return wn;
 }
 
-bool have_wordnet() { return std::filesystem::exists(std::string(kWordNetDefaultDir) + "/data.noun"); }
+bool wordnet_installed() { return std::filesystem::exists(std::string(kWordNetDefaultDir) + "/data.noun"); }
 
 }  // namespace
 
@@ -90,7 +90,7 @@ TEST(WordNetFiles, MissingFolderOrMalformedFile) {
 }
 
 TEST(WordNetReal, DogSynset) {
-  if (!have_wordnet()) GTEST_SKIP() << "wordnet-base is not installed";
+  if (!wordnet_installed()) GTEST_SKIP() << "wordnet-base is not installed";
   const auto& wn = real_wordnet();
   EXPECT_EQ(wn.synsets.size(), 117659u);  // WordNet 3.0
   const Synset* dog = wn.find("dog.n.01");
@@ -118,7 +118,7 @@ TEST(WordNetReal, DogSynset) {
 }
 
 TEST(WordNetReal, SplitIsSeededDisjointAndComplete) {
-  if (!have_wordnet()) GTEST_SKIP() << "wordnet-base is not installed";
+  if (!wordnet_installed()) GTEST_SKIP() << "wordnet-base is not installed";
   const auto& wn = real_wordnet();
   auto a = split_synsets(wn, 0.1, 0.1, 0), b = split_synsets(wn, 0.1, 0.1, 0);
   EXPECT_EQ(a.test, b.test);
@@ -135,7 +135,7 @@ TEST(WordNetReal, SplitIsSeededDisjointAndComplete) {
 }
 
 TEST(WordNetReal, TextsPairsAndRetrievalTask) {
-  if (!have_wordnet()) GTEST_SKIP() << "wordnet-base is not installed";
+  if (!wordnet_installed()) GTEST_SKIP() << "wordnet-base is not installed";
   const auto& wn = real_wordnet();
   const int64_t dog = wn.index_of("dog.n.01"), dog3 = wn.index_of("dog.n.03"),
                 cat = wn.index_of("cat.n.01");

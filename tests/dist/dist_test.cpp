@@ -182,10 +182,8 @@ TEST(DistGroup, MissingRankIsNamedAfterTheTimeout) {
   if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
   dist::GroupOptions o;
   o.timeout = std::chrono::milliseconds(1500);
-  const auto t0 = std::chrono::steady_clock::now();
   expect_error([&] { dist::Group::create(world(0, 2, test_support::free_port()), o); },
                "rank 1 of 2 never arrived");
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
 }
 
 TEST(DistGroup, RankThatLeavesIsNamedByTheOthers) {

@@ -197,9 +197,9 @@ TEST(DistCli, KilledRankStopsTheOthersWithItsName) {
   ASSERT_TRUE(started) << slurp(dir + ".rank0.log");
   kill(r1, SIGKILL);
   EXPECT_EQ(wait_exit(r1), 128 + SIGKILL);
-  const auto t0 = std::chrono::steady_clock::now();
+  // Rank 0 must stop by itself (dist.timeout_s bounds its wait); if it hung, ctest's timeout
+  // would fail this test.
   EXPECT_EQ(wait_exit(r0), 2) << slurp(dir + ".rank0.log");
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60)) << "rank 0 hung";
   const auto log = slurp(dir + ".rank0.log");
   EXPECT_NE(log.find("rank 1 is gone"), std::string::npos) << log;
   // The last checkpoint is whole: it loads.

@@ -185,7 +185,7 @@ std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& path)
   return out;
 }
 
-std::vector<std::string> text_args(const std::string& out, const std::string& corpus) {
+std::vector<std::string> resume_text_args(const std::string& out, const std::string& corpus) {
   // Unsupervised SimCSE on a small corpus: dropout noise and random text augmentations.
   return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/simcse_wordnet.yaml",
           "--set", "data.dataset=text_corpus", "--set", "data.path=" + corpus,
@@ -206,9 +206,9 @@ TEST(Resume, KilledTextRunResumesToTheSameParameters) {
       f << "sentence number " << i % 37 << " about a small dog and a cat and a bird\n";
   }
   auto ref = temp_dir("resume_text_reference");
-  ASSERT_EQ(wait_exit(spawn(text_args(ref, corpus), ref + ".log")), 0) << slurp(ref + ".log");
+  ASSERT_EQ(wait_exit(spawn(resume_text_args(ref, corpus), ref + ".log")), 0) << slurp(ref + ".log");
   auto dir = temp_dir("resume_text_killed");
-  ASSERT_NO_FATAL_FAILURE(kill_and_resume(text_args(dir, corpus), dir));
+  ASSERT_NO_FATAL_FAILURE(kill_and_resume(resume_text_args(dir, corpus), dir));
   auto a = checkpoint_tensors(ref + "/checkpoint-48.pt"), b = checkpoint_tensors(dir + "/checkpoint-48.pt");
   ASSERT_FALSE(a.empty());
   ASSERT_EQ(a.size(), b.size());

@@ -11,28 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/process.h"
+
 namespace fs = std::filesystem;
 
 namespace {
-struct Result {
-  int code;
-  std::string output;
-};
-Result run(const std::string& args) {
-  std::string cmd = std::string(CONTRA_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-std::string config(const char* name) { return std::string(CONTRA_SOURCE_DIR) + "/configs/" + name; }
-std::string fresh_dir(const std::string& name) {
-  auto d = fs::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
-  fs::remove_all(d);
-  return d.string();
-}
+using Result = contra::test_support::CliResult;
+using contra::test_support::run_cli;
+using contra::test_support::temp_dir;
+std::string config_file(const char* name) { return std::string(CONTRA_SOURCE_DIR) + "/configs/" + name; }
 std::string write(const std::string& name, const std::string& text) {
   auto path = fs::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
   std::ofstream(path, std::ios::binary) << text;
@@ -46,27 +33,27 @@ TEST(TextCli, TokenizerTrainAndEncode) {
   for (int i = 0; i < 400; ++i)
     corpus += "the dog number " + std::to_string(i % 37) + " barked at the cat all night\n";
   auto input = write("tok_corpus.txt", corpus);
-  auto model = fresh_dir("tok") + ".model";
-  auto r = run("tokenizer train --input " + input + " --vocab 60 --out " + model);
+  auto model = temp_dir("tok") + ".model";
+  auto r = run_cli("tokenizer train --input " + input + " --vocab 60 --out " + model);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("trained unigram tokenizer on 400 texts"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(model));
-  auto e = run("tokenizer encode --model " + model + " \"The dog barked\"");
+  auto e = run_cli("tokenizer encode --model " + model + " \"The dog barked\"");
   ASSERT_EQ(e.code, 0) << e.output;
   EXPECT_NE(e.output.find("\xE2\x96\x81"), std::string::npos) << e.output;  // pieces
   EXPECT_EQ(e.output.find("T"), std::string::npos) << e.output;               // folded case
 
-  auto bad = run("tokenizer train --input " + input + " --vocab 60 --out " + fresh_dir("tok") + ".bin");
+  auto bad = run_cli("tokenizer train --input " + input + " --vocab 60 --out " + temp_dir("tok") + ".bin");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.output.find("tokenizer model path must end in .model"), std::string::npos) << bad.output;
   auto utf = write("bad_utf8.txt", "fine\nbad \xC3\x28\n");
-  auto u = run("tokenizer train --input " + utf + " --vocab 60 --out " + model);
+  auto u = run_cli("tokenizer train --input " + utf + " --vocab 60 --out " + model);
   EXPECT_EQ(u.code, 2);
   EXPECT_NE(u.output.find(utf + ":2: invalid UTF-8 at byte 5"), std::string::npos) << u.output;
 }
 
 TEST(TextCli, BadTextInputGetsOneClearMessageAndExit2) {
-  const auto cfg = config("simcse_wordnet.yaml");
+  const auto cfg = config_file("simcse_wordnet.yaml");
   auto empty = write("empty_corpus.txt", "\n\n");
   auto pairs = write("bad_pairs.tsv", "a\tb\nc\n");
   struct Case {
@@ -83,16 +70,16 @@ TEST(TextCli, BadTextInputGetsOneClearMessageAndExit2) {
       {"train " + cfg + " --set text.max_len=1", "text.max_len must be in [2, 4096], got 1"},
       {"train " + cfg + " --set text.delete_p=1", "text.delete_p must be in [0, 1), got 1"},
       {"train " + cfg + " --set text.vocab_sise=100", "did you mean 'text.vocab_size'?"},
-      {"train " + cfg + " --set text.wordnet_dir=/nonexistent --out " + fresh_dir("bad_wn"),
+      {"train " + cfg + " --set text.wordnet_dir=/nonexistent --out " + temp_dir("bad_wn"),
        "cannot read WordNet file '/nonexistent/data.noun'"},
-      {"train " + cfg + " --set data.dataset=text_corpus --set data.path=" + empty + " --set eval.enabled=false --out " + fresh_dir("bad_corpus"),
+      {"train " + cfg + " --set data.dataset=text_corpus --set data.path=" + empty + " --set eval.enabled=false --out " + temp_dir("bad_corpus"),
        "corpus '" + empty + "' has no text (every line is empty)"},
-      {"train " + config("simcse_wordnet_supervised.yaml") + " --set data.dataset=text_pairs --set data.path=" + pairs +
-           " --set eval.enabled=false --out " + fresh_dir("bad_pairs"),
+      {"train " + config_file("simcse_wordnet_supervised.yaml") + " --set data.dataset=text_pairs --set data.path=" + pairs +
+           " --set eval.enabled=false --out " + temp_dir("bad_pairs"),
        pairs + ":2: expected 2 or 3 tab-separated columns"},
   };
   for (const auto& c : cases) {
-    auto r = run(c.args);
+    auto r = run_cli(c.args);
     EXPECT_EQ(r.code, 2) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_EQ(r.output.find("Exception raised from"), std::string::npos) << r.output;
@@ -111,13 +98,13 @@ TEST(TextCli, CorpusAndPairsFilesTrain) {
   const std::string small = " --set text.vocab_size=60 --set text_model.width=32 --set text_model.heads=2"
                             " --set text_model.ffn=64 --set model.head_dim=16 --set train.batch_size=16"
                             " --set train.max_steps=5 --set eval.enabled=false --set threads=1";
-  auto c = run("train " + config("simcse_wordnet.yaml") + " --set data.dataset=text_corpus --set data.path=" +
+  auto c = run_cli("train " + config_file("simcse_wordnet.yaml") + " --set data.dataset=text_corpus --set data.path=" +
                write("corpus.txt", corpus) + " --set text.augment=[delete,swap,crop]" + small + " --out " +
-               fresh_dir("corpus_run"));
+               temp_dir("corpus_run"));
   EXPECT_EQ(c.code, 0) << c.output;
   EXPECT_NE(c.output.find("200 training texts"), std::string::npos) << c.output;
-  auto dir = fresh_dir("pairs_run");
-  auto p = run("train " + config("simcse_wordnet_supervised.yaml") + " --set data.dataset=text_pairs --set data.path=" +
+  auto dir = temp_dir("pairs_run");
+  auto p = run_cli("train " + config_file("simcse_wordnet_supervised.yaml") + " --set data.dataset=text_pairs --set data.path=" +
                write("pairs.tsv", pairs) + small + " --out " + dir);
   EXPECT_EQ(p.code, 0) << p.output;
   EXPECT_NE(p.output.find("200 training pairs"), std::string::npos) << p.output;
@@ -130,8 +117,8 @@ TEST(TextCli, CorpusAndPairsFilesTrain) {
 // same encoder untrained (measured: recall@10 0.063 against 0.053, MRR 0.040 against 0.036).
 TEST(TextCli, ShortWordNetRunBeatsUntrainedEncoder) {
   if (!have_wordnet()) GTEST_SKIP() << "wordnet-base is not installed";
-  auto dir = fresh_dir("simcse_run");
-  auto r = run("train " + config("simcse_wordnet_supervised.yaml") +
+  auto dir = temp_dir("simcse_run");
+  auto r = run_cli("train " + config_file("simcse_wordnet_supervised.yaml") +
                " --set text.vocab_size=2000 --set text.tokenizer_sentences=20000 --set text.max_len=24"
                " --set text_model.width=64 --set text_model.layers=1 --set text_model.ffn=128"
                " --set model.head_dim=64 --set text.hard_negatives=false --set loss.temperature=0.1"
@@ -151,7 +138,7 @@ TEST(TextCli, ShortWordNetRunBeatsUntrainedEncoder) {
   EXPECT_GT(s["mrr"].get<double>(), s["untrained"]["mrr"].get<double>()) << s.dump(2);
 
   // contra eval recomputes the same numbers from the folder.
-  auto ev = run("eval --run " + dir);
+  auto ev = run_cli("eval --run " + dir);
   ASSERT_EQ(ev.code, 0) << ev.output;
   char expect[64];
   std::snprintf(expect, sizeof expect, "recall_at_1 %.4f", s["recall_at_1"].get<double>());

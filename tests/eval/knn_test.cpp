@@ -10,8 +10,11 @@
 #include "contra/core/runtime.h"
 #include "contra/data/fashion_mnist.h"
 #include "contra/eval/knn.h"
+#include "../support/expect_error.h"
 
 namespace {
+
+using contra::test_support::error_of;
 
 using contra::eval::knn_accuracy;
 using contra::eval::KnnOptions;
@@ -28,23 +31,14 @@ torch::Tensor query(int i) {
   static const float q[3][2] = {{1.f, 0.f}, {0.f, 5.f}, {3.f, 4.f}};
   return torch::tensor({q[i][0], q[i][1]}).view({1, 2});
 }
-torch::Tensor label(int64_t y) { return torch::tensor({y}, torch::kLong); }
+torch::Tensor label_of(int64_t y) { return torch::tensor({y}, torch::kLong); }
 
 // Predicted class of one query: the label for which a 1-sample accuracy is 1.
 int64_t predict(int i, const KnnOptions& o) {
   int64_t found = -1;
   for (int64_t y = 0; y < 2; ++y)
-    if (knn_accuracy(train_x(), train_y(), query(i), label(y), o) == 1.0) found = y;
+    if (knn_accuracy(train_x(), train_y(), query(i), label_of(y), o) == 1.0) found = y;
   return found;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const contra::Error& e) {
-    return e.what();
-  }
-  return "<no contra::Error>";
 }
 
 }  // namespace
@@ -131,7 +125,7 @@ TEST(Knn, Errors) {
   auto x = train_x();
   auto y = train_y();
   auto q = query(0);
-  auto qy = label(0);
+  auto qy = label_of(0);
   EXPECT_EQ(error_of([&] { knn_accuracy(x, y, torch::zeros({1, 3}), qy); }),
             "feature dimension mismatch: train features shape [4, 2] vs test features shape [1, 3]");
   EXPECT_EQ(error_of([&] { knn_accuracy(x, torch::tensor({0, 1, 0}, torch::kLong), q, qy); }),
@@ -148,7 +142,7 @@ TEST(Knn, Errors) {
             "train labels must be a 1-D int64 tensor, got shape [4] dtype Int");
   EXPECT_EQ(error_of([&] { knn_accuracy(x, y.view({4, 1}), q, qy); }),
             "train labels must be a 1-D int64 tensor, got shape [4, 1] dtype Long");
-  EXPECT_EQ(error_of([&] { knn_accuracy(x, y, q, label(-1)); }),
+  EXPECT_EQ(error_of([&] { knn_accuracy(x, y, q, label_of(-1)); }),
             "test labels must be non-negative (min -1)");
   EXPECT_EQ(error_of([&] { knn_accuracy(x, y, q, qy, KnnOptions().k(0)); }),
             "knn: k must be >= 1, got 0");

@@ -12,8 +12,11 @@
 #include "contra/core/runtime.h"
 #include "contra/data/fashion_mnist.h"
 #include "contra/eval/linear_probe.h"
+#include "../support/expect_error.h"
 
 namespace {
+
+using contra::test_support::error_of;
 
 using contra::eval::linear_probe;
 using contra::eval::LinearProbeOptions;
@@ -34,15 +37,6 @@ Blobs blobs(int64_t classes, int64_t d, int64_t ntr, int64_t nte, double spread,
   b.xtr = centers.index_select(0, b.ytr) + torch::randn({ntr, d}) * noise;
   b.xte = centers.index_select(0, b.yte) + torch::randn({nte, d}) * noise;
   return b;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const contra::Error& e) {
-    return e.what();
-  }
-  return "<no contra::Error>";
 }
 
 bool in_grid(double l2, const std::vector<double>& grid) {

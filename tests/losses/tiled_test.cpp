@@ -67,7 +67,7 @@ struct Result {
   torch::Tensor g1, g2;
 };
 
-Result run(const Loss& loss, const torch::Tensor& z1, const torch::Tensor& z2) {
+Result run_loss(const Loss& loss, const torch::Tensor& z1, const torch::Tensor& z2) {
   auto a = z1.detach().clone().requires_grad_(), b = z2.detach().clone().requires_grad_();
   Result r;
   r.out = loss(a, b);
@@ -112,10 +112,10 @@ TEST(TiledLoss, MatchesPlainInDouble) {
   auto [z1, z2] = views(6, 5, torch::kDouble);
   for (auto o : kObjectives)
     for (auto s : kSimilarities) {
-      auto ref = run(plain(o, 0.3, s), z1, z2);
+      auto ref = run_loss(plain(o, 0.3, s), z1, z2);
       for (int64_t tile : {1, 2, 4, 5, 7, 64})
         for (auto th : {TileThreads::kWithinTile, TileThreads::kAcrossTiles})
-          expect_same(run(tiled(o, 0.3, s, tile, th), z1, z2), ref, 1e-10, label(o, s, tile, th));
+          expect_same(run_loss(tiled(o, 0.3, s, tile, th), z1, z2), ref, 1e-10, label(o, s, tile, th));
     }
 }
 
@@ -130,7 +130,7 @@ TEST(TiledLoss, L2IsTheNegativeDistance) {
   auto k = torch::tensor({{0.0, 4.0}, {3.0, 4.0}}, torch::kDouble);
   const double e = std::exp(1.0);
   for (int64_t tile : {1, 2}) {
-    auto got = run(tiled(TiledObjective::kInfoNCE, 1.0, Similarity::kNegEuclidean, tile), q, k);
+    auto got = run_loss(tiled(TiledObjective::kInfoNCE, 1.0, Similarity::kNegEuclidean, tile), q, k);
     EXPECT_NEAR(got.out.loss.item<double>(), std::log(1 + 1 / e), 1e-12) << "tile " << tile;
     EXPECT_NEAR(got.out.positive_sim, -4.0, 1e-12);
     EXPECT_NEAR(got.out.negative_sim, -5.0, 1e-12);
@@ -144,9 +144,9 @@ TEST(TiledLoss, OddBatchWithRemainderTiles) {
   torch::manual_seed(1);
   auto [z1, z2] = views(7, 3, torch::kDouble);
   for (auto o : kObjectives) {
-    auto ref = run(plain(o, 0.5, Similarity::kCosine), z1, z2);
+    auto ref = run_loss(plain(o, 0.5, Similarity::kCosine), z1, z2);
     for (int64_t tile : {2, 3, 13})
-      expect_same(run(tiled(o, 0.5, Similarity::kCosine, tile), z1, z2), ref, 1e-10,
+      expect_same(run_loss(tiled(o, 0.5, Similarity::kCosine, tile), z1, z2), ref, 1e-10,
                   label(o, Similarity::kCosine, tile, TileThreads::kWithinTile));
   }
 }
@@ -160,8 +160,8 @@ TEST(TiledLoss, MatchesPlainInFloat32) {
   auto d1 = z1.to(torch::kDouble), d2 = z2.to(torch::kDouble);
   for (auto o : kObjectives)
     for (auto s : {Similarity::kCosine, Similarity::kDot}) {
-      auto exact = run(plain(o, 0.1, s), d1, d2);
-      auto ref = run(plain(o, 0.1, s), z1, z2);
+      auto exact = run_loss(plain(o, 0.1, s), d1, d2);
+      auto ref = run_loss(plain(o, 0.1, s), z1, z2);
       const double loss_exact = exact.out.loss.item<double>();
       auto loss_err = [&](const Result& r) {
         return std::abs(r.out.loss.item<double>() - loss_exact) / std::abs(loss_exact);
@@ -172,7 +172,7 @@ TEST(TiledLoss, MatchesPlainInFloat32) {
       };
       for (int64_t tile : {64, 1024})
         for (auto th : {TileThreads::kWithinTile, TileThreads::kAcrossTiles}) {
-          auto got = run(tiled(o, 0.1, s, tile, th), z1, z2);
+          auto got = run_loss(tiled(o, 0.1, s, tile, th), z1, z2);
           const auto what = label(o, s, tile, th);
           EXPECT_LT(loss_err(got), std::max(1e-5, 2 * loss_err(ref))) << what;
           EXPECT_LT(grad_err(got), std::max(1e-5, 2 * grad_err(ref))) << what;
@@ -189,12 +189,12 @@ TEST(TiledLoss, StableAtLowTemperatureWithLargeLogits) {
   z2 = z2 * 10;
   for (auto o : kObjectives)
     for (auto s : {Similarity::kCosine, Similarity::kDot}) {
-      auto ref = run(plain(o, 0.01, s), z1, z2);
-      auto got = run(tiled(o, 0.01, s, 16), z1, z2);
+      auto ref = run_loss(plain(o, 0.01, s), z1, z2);
+      auto got = run_loss(tiled(o, 0.01, s, 16), z1, z2);
       ASSERT_TRUE(std::isfinite(got.out.loss.item<double>()));
       ASSERT_TRUE(torch::isfinite(got.g1).all().item<bool>());
       expect_same(got, ref, 1e-9, label(o, s, 16, TileThreads::kWithinTile));
-      auto got32 = run(tiled(o, 0.01, s, 16), z1.to(torch::kFloat), z2.to(torch::kFloat));
+      auto got32 = run_loss(tiled(o, 0.01, s, 16), z1.to(torch::kFloat), z2.to(torch::kFloat));
       EXPECT_TRUE(std::isfinite(got32.out.loss.item<double>()));
       EXPECT_TRUE(torch::isfinite(got32.g1).all().item<bool>());
       EXPECT_TRUE(torch::isfinite(got32.g2).all().item<bool>());
@@ -208,7 +208,7 @@ TEST(TiledLoss, GradientMatchesFiniteDifferences) {
   for (auto o : kObjectives)
     for (auto s : kSimilarities) {
       auto loss = tiled(o, 0.5, s, 2);
-      auto got = run(loss, z1, z2);
+      auto got = run_loss(loss, z1, z2);
       for (int which = 0; which < 2; ++which) {
         auto base = which == 0 ? z1 : z2;
         auto grad = which == 0 ? got.g1 : got.g2;
@@ -310,8 +310,8 @@ TEST(TiledLoss, MatchesPlain_CUDA) {
   auto [z1, z2] = views(700, 64, torch::kFloat);
   auto dev = torch::Device(torch::kCUDA);
   for (auto o : kObjectives) {
-    auto ref = run(plain(o, 0.1, Similarity::kCosine), z1, z2);
-    auto got = run(tiled(o, 0.1, Similarity::kCosine, 256), z1.to(dev), z2.to(dev));
+    auto ref = run_loss(plain(o, 0.1, Similarity::kCosine), z1, z2);
+    auto got = run_loss(tiled(o, 0.1, Similarity::kCosine, 256), z1.to(dev), z2.to(dev));
     Result back{got.out, got.g1.cpu(), got.g2.cpu()};
     back.out.loss = got.out.loss.cpu();
     expect_same(back, ref, 1e-4, label(o, Similarity::kCosine, 256, TileThreads::kWithinTile));

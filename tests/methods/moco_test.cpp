@@ -10,21 +10,21 @@ using namespace contra;
 using contra::test_support::expect_error;
 
 namespace {
-methods::MoCoOptions options(int64_t chunk = 2, int64_t queue = 16) {
+methods::MoCoOptions moco_options(int64_t chunk = 2, int64_t queue = 16) {
   models::EncoderSpec spec;
   spec.widths = {4, 8};
   auto net = methods::SimCLROptions(spec, 6).head_hidden(16).encode_chunk(chunk).loss(
       methods::TwoViewLossOptions().temperature(0.2));
   return methods::MoCoOptions(net).queue_size(queue).momentum(0.9);
 }
-methods::MoCo make(methods::MoCoOptions o = options()) {
+methods::MoCo make_moco(methods::MoCoOptions o = moco_options()) {
   torch::manual_seed(0);
   return methods::MoCo(o);
 }
 }  // namespace
 
 TEST(MoCo, KeyNetworksStartAsCopiesAndGetNoGradient) {
-  auto m = make();
+  auto m = make_moco();
   auto q = m->encoder.module->parameters(), k = m->key_encoder.module->parameters();
   ASSERT_EQ(q.size(), k.size());
   for (size_t i = 0; i < q.size(); ++i) {
@@ -41,7 +41,7 @@ TEST(MoCo, KeyNetworksStartAsCopiesAndGetNoGradient) {
 }
 
 TEST(MoCo, AfterStepAppliesMomentumAndEnqueuesBothViewsKeys) {
-  auto m = make();
+  auto m = make_moco();
   auto v1 = torch::randn({4, 1, 12, 12}), v2 = torch::randn({4, 1, 12, 12});
   m->forward(v1, v2);
   auto key_before = m->key_head->parameters()[0].clone();
@@ -57,8 +57,8 @@ TEST(MoCo, AfterStepAppliesMomentumAndEnqueuesBothViewsKeys) {
 
 TEST(MoCo, LossIsInfoNCEAgainstTheQueue) {
   // Without shuffle and with chunk 0 the keys are a plain function of the view: recompute.
-  auto o = options(0).shuffle_bn(false).symmetric(false);
-  auto m = make(o);
+  auto o = moco_options(0).shuffle_bn(false).symmetric(false);
+  auto m = make_moco(o);
   m->eval();  // batch norm from running statistics: the same in both computations
   auto v1 = torch::randn({4, 1, 12, 12}), v2 = torch::randn({4, 1, 12, 12});
   auto out = m->forward(v1, v2);
@@ -73,7 +73,7 @@ TEST(MoCo, LossIsInfoNCEAgainstTheQueue) {
 TEST(MoCo, ShuffleBNComputesKeysInPermutedGroups) {
   // In train mode a key depends on its batch-norm group: with shuffle_bn the groups are a
   // random permutation of the batch, so keys equal those of the permuted batch, un-permuted.
-  auto m = make(options(2));
+  auto m = make_moco(moco_options(2));
   auto v = torch::randn({6, 1, 12, 12});
   torch::manual_seed(5);
   auto keys = m->embed_keys(v);
@@ -89,35 +89,35 @@ TEST(MoCo, ShuffleBNComputesKeysInPermutedGroups) {
 }
 
 TEST(MoCo, RejectsBadSettings) {
-  expect_error([] { make(options().momentum(1.5)); }, "moco.momentum must be in [0, 1], got 1.5");
-  expect_error([] { make(options().momentum(-0.1)); }, "moco.momentum must be in [0, 1], got -0.1");
+  expect_error([] { make_moco(moco_options().momentum(1.5)); }, "moco.momentum must be in [0, 1], got 1.5");
+  expect_error([] { make_moco(moco_options().momentum(-0.1)); }, "moco.momentum must be in [0, 1], got -0.1");
   auto v = torch::randn({4, 1, 12, 12});
-  expect_error([&] { make(options(2, 6))->forward(v, v); },
+  expect_error([&] { make_moco(moco_options(2, 6))->forward(v, v); },
                "moco.queue_size (6) must be >= the keys enqueued per step (8 = batch 4 x 2 views)");
-  expect_error([&] { make(options(0))->forward(v, v); },
+  expect_error([&] { make_moco(moco_options(0))->forward(v, v); },
                "moco.shuffle_bn needs model.encode_chunk in [1, batch), got encode_chunk 0 with batch 4");
-  auto triplet = options();
+  auto triplet = moco_options();
   triplet.network().loss().kind(methods::TwoViewLoss::kTriplet);
-  expect_error([&] { make(triplet); }, "loss triplet is not an InfoNCE objective");
+  expect_error([&] { make_moco(triplet); }, "loss triplet is not an InfoNCE objective");
   // MoCo has no tiled pass: loss.tiled=on is refused, not ignored.
-  auto tiled = options();
+  auto tiled = moco_options();
   tiled.network().loss().tiled(methods::TiledMode::kOn);
-  expect_error([&] { make(tiled); }, "loss.tiled=on needs method simclr");
+  expect_error([&] { make_moco(tiled); }, "loss.tiled=on needs method simclr");
 }
 
 TEST(MoCo, NegativeSamplersActOnTheQueue) {
   // Keeping the k hardest of K queue keys with k = K changes nothing; a smaller k does.
   auto v1 = torch::randn({4, 1, 12, 12}), v2 = torch::randn({4, 1, 12, 12});
   auto loss_with = [&](int64_t k) {
-    auto o = options(0).shuffle_bn(false);
+    auto o = moco_options(0).shuffle_bn(false);
     o.network().loss().negatives(negatives::NegativeSamplingOptions()
                                      .kind(negatives::NegativeSampling::kHardest)
                                      .num_negatives(k));
-    auto m = make(o);
+    auto m = make_moco(o);
     m->eval();
     return m->forward(v1, v2).loss.item<double>();
   };
-  auto all = make(options(0).shuffle_bn(false));
+  auto all = make_moco(moco_options(0).shuffle_bn(false));
   all->eval();
   const double base = all->forward(v1, v2).loss.item<double>();
   EXPECT_NEAR(loss_with(16), base, 1e-5);

@@ -138,7 +138,7 @@ Tensor reference_info_nce(const Tensor& sim, const contra::methods::TwoViewLossO
 
 /// SupCon (Khosla et al., L_out) over the 2N views: positives are the partner view and known
 /// equal labels; the softmax runs over every other view.
-Tensor reference_supcon(const Tensor& sim, const Tensor& labels) {
+Tensor reference_supcon_from_sim(const Tensor& sim, const Tensor& labels) {
   auto lab = torch::cat({labels, labels});
   Tensor total = sim.sum() * 0.0;
   for (int64_t a = 0; a < 2 * kN; ++a) {
@@ -185,7 +185,7 @@ Tensor reference(const Tensor& z1, const Tensor& z2, const Tensor& labels,
                  const contra::methods::TwoViewLossOptions& o) {
   auto sim = reference_similarity(torch::cat({z1, z2}), o.similarity());
   switch (o.kind()) {
-    case TwoViewLoss::kSupCon: return reference_supcon(sim, labels);
+    case TwoViewLoss::kSupCon: return reference_supcon_from_sim(sim, labels);
     case TwoViewLoss::kTriplet: return reference_triplet(sim);
     default: return reference_info_nce(sim, o);
   }
@@ -205,7 +205,7 @@ Value evaluate(Fn loss, const Tensor& z1, const Tensor& z2) {
   return {l.item<double>(), a.grad(), b.grad()};
 }
 
-double rel_err(const Tensor& x, const Tensor& ref) {
+double relative_error(const Tensor& x, const Tensor& ref) {
   return ((x - ref).norm() / ref.norm().clamp_min(1e-12)).item<double>();
 }
 
@@ -273,8 +273,8 @@ TEST(OptionTable, EveryTwoViewLossEqualsItsReferenceOrIsRefused) {
             return reference(a, b, labels, o);
           }, z1, z2);
           EXPECT_NEAR(got.loss, want.loss, 1e-10 * (1 + std::abs(want.loss))) << what;
-          EXPECT_LT(rel_err(got.g1, want.g1), 1e-9) << what;
-          EXPECT_LT(rel_err(got.g2, want.g2), 1e-9) << what;
+          EXPECT_LT(relative_error(got.g1, want.g1), 1e-9) << what;
+          EXPECT_LT(relative_error(got.g2, want.g2), 1e-9) << what;
           if (info_nce_family(kind)) {
             dropped_and_kept[sampler].first |= active < 1;
             dropped_and_kept[sampler].second |= active > 0;

@@ -13,7 +13,7 @@ using contra::test_support::expect_error;
 
 namespace {
 
-methods::SimCSE make(methods::SimCSELoss loss, double dropout = 0.1) {
+methods::SimCSE make_simcse(methods::SimCSELoss loss, double dropout = 0.1) {
   torch::manual_seed(0);
   auto enc = models::TextTransformerOptions(40).width(16).layers(1).heads(2).ffn(32).max_len(10)
                  .dropout(dropout);
@@ -37,7 +37,7 @@ data::TokenBatch batch(int64_t b, int64_t len, uint64_t seed) {
 TEST(SimCSE, UnsupervisedLossIsTheSharedLossOfTheEmbeddings) {
   auto v1 = batch(6, 7, 1), v2 = batch(6, 5, 2);
   for (auto kind : {methods::SimCSELoss::kInfoNCE, methods::SimCSELoss::kNTXent}) {
-    auto m = make(kind);
+    auto m = make_simcse(kind);
     m->eval();  // no dropout: embeddings are a function of the ids
     auto out = m->forward(v1, v2);
     auto z1 = m->embed(v1), z2 = m->embed(v2);
@@ -50,7 +50,7 @@ TEST(SimCSE, UnsupervisedLossIsTheSharedLossOfTheEmbeddings) {
 
 TEST(SimCSE, DropoutMakesTwoViewsOfOneSentence) {
   auto v = batch(6, 7, 3);
-  auto m = make(methods::SimCSELoss::kInfoNCE);
+  auto m = make_simcse(methods::SimCSELoss::kInfoNCE);
   m->train();
   auto out = m->forward(v, v);
   EXPECT_LT(out.positive_sim, 1.0 - 1e-4);  // views differ only by dropout
@@ -60,7 +60,7 @@ TEST(SimCSE, DropoutMakesTwoViewsOfOneSentence) {
 
 TEST(SimCSE, HardNegativesArePerQueryNegatives) {
   auto a = batch(5, 6, 4), p = batch(5, 6, 5), n = batch(5, 8, 6);
-  auto m = make(methods::SimCSELoss::kInfoNCE);
+  auto m = make_simcse(methods::SimCSELoss::kInfoNCE);
   m->eval();
   auto out = m->forward_supervised(a, p, n);
   auto expect = losses::functional::info_nce(m->embed(a), m->embed(p), losses::InfoNCEOptions().temperature(0.1), {},
@@ -68,7 +68,7 @@ TEST(SimCSE, HardNegativesArePerQueryNegatives) {
   EXPECT_NEAR(out.loss.item<double>(), expect.loss.item<double>(), 1e-5);
   EXPECT_GT(out.loss.item<double>(), m->forward_supervised(a, p).loss.item<double>());
 
-  auto nt = make(methods::SimCSELoss::kNTXent);
+  auto nt = make_simcse(methods::SimCSELoss::kNTXent);
   expect_error([&] { nt->forward_supervised(a, p, n); }, "hard negatives need loss info_nce, not nt_xent");
   expect_error([&] { m->forward_supervised(a, batch(4, 6, 7)); },
                "SimCSE needs B >= 2 anchors with one positive (and one hard negative, if any) each, got 5, 4, 0");
@@ -78,7 +78,7 @@ TEST(SimCSE, HardNegativesArePerQueryNegatives) {
 
 TEST(SimCSE, LearnsToMatchPairs) {
   auto a = batch(8, 6, 8), p = batch(8, 6, 9);
-  auto m = make(methods::SimCSELoss::kInfoNCE, 0.0);
+  auto m = make_simcse(methods::SimCSELoss::kInfoNCE, 0.0);
   auto opt = train::make_optimizer(m->parameters(),
                                    train::OptimizerOptions(train::OptimizerKind::kAdamW).lr(3e-3));
   const double first = m->forward_supervised(a, p).loss.item<double>();

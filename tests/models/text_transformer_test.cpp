@@ -9,7 +9,7 @@ using namespace contra::models;
 using contra::test_support::expect_error;
 
 namespace {
-TextTransformer make(TextPooling pooling = TextPooling::kMean, double dropout = 0.1) {
+TextTransformer make_transformer(TextPooling pooling = TextPooling::kMean, double dropout = 0.1) {
   torch::manual_seed(0);
   return TextTransformer(TextTransformerOptions(50).width(16).layers(2).heads(4).ffn(32).max_len(12)
                              .dropout(dropout).pooling(pooling));
@@ -17,7 +17,7 @@ TextTransformer make(TextPooling pooling = TextPooling::kMean, double dropout = 
 }  // namespace
 
 TEST(TextTransformer, ShapesAndParameterCount) {
-  auto m = make();
+  auto m = make_transformer();
   auto ids = torch::randint(4, 50, {3, 7}, torch::kLong);
   auto mask = torch::ones({3, 7}, torch::kBool);
   EXPECT_EQ(m->forward(ids, mask).sizes(), (std::vector<int64_t>{3, 16}));
@@ -31,7 +31,7 @@ TEST(TextTransformer, ShapesAndParameterCount) {
 
 TEST(TextTransformer, PaddingChangesNothing) {
   for (auto pooling : {TextPooling::kMean, TextPooling::kFirst}) {
-    auto m = make(pooling);
+    auto m = make_transformer(pooling);
     m->eval();
     auto ids = torch::tensor({{2, 9, 17, 5, 33}}, torch::kLong);
     auto alone = m->forward(ids, torch::ones({1, 5}, torch::kBool));
@@ -45,7 +45,7 @@ TEST(TextTransformer, PaddingChangesNothing) {
 }
 
 TEST(TextTransformer, PaddedTokensGetNoGradient) {
-  auto m = make(TextPooling::kMean, 0.0);
+  auto m = make_transformer(TextPooling::kMean, 0.0);
   auto ids = torch::tensor({{2, 9, 17, 7, 7}}, torch::kLong);  // id 7 only in the padding
   auto mask = torch::tensor({{true, true, true, false, false}});
   m->forward(ids, mask).pow(2).sum().backward();
@@ -54,7 +54,7 @@ TEST(TextTransformer, PaddedTokensGetNoGradient) {
 }
 
 TEST(TextTransformer, PoolingReadsTheMaskOrTheFirstToken) {
-  auto mean = make(TextPooling::kMean), first = make(TextPooling::kFirst);
+  auto mean = make_transformer(TextPooling::kMean), first = make_transformer(TextPooling::kFirst);
   mean->eval();
   first->eval();
   auto ids = torch::tensor({{2, 9, 17, 0}, {2, 4, 0, 0}}, torch::kLong);
@@ -69,7 +69,7 @@ TEST(TextTransformer, PoolingReadsTheMaskOrTheFirstToken) {
 }
 
 TEST(TextTransformer, DropoutOnlyInTraining) {
-  auto m = make();
+  auto m = make_transformer();
   auto ids = torch::tensor({{2, 9, 17, 5}}, torch::kLong);
   auto mask = torch::ones({1, 4}, torch::kBool);
   m->train();
@@ -81,7 +81,7 @@ TEST(TextTransformer, DropoutOnlyInTraining) {
 TEST(TextTransformer, Errors) {
   expect_error([] { TextTransformer(TextTransformerOptions(10).width(10).heads(4)); },
                "text_model.heads (4) must divide text_model.width (10)");
-  auto m = make();
+  auto m = make_transformer();
   auto long_ids = torch::full({1, 13}, 5, torch::kLong);
   expect_error([&] { m->forward(long_ids, torch::ones({1, 13}, torch::kBool)); },
                "text encoder: sequence length 13 exceeds text.max_len (12)");

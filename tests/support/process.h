@@ -51,9 +51,27 @@ inline int wait_exit(pid_t pid) {
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
+/// The whole file's bytes ("" when it cannot be read).
 inline std::string slurp(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// What a contra command printed (stdout and stderr together) and its exit code.
+struct CliResult {
+  int code;
+  std::string output;
+};
+
+/// Runs the contra CLI (CONTRA_CLI_PATH) with `args`, through the shell.
+inline CliResult run_cli(const std::string& args) {
+  std::string cmd = std::string(CONTRA_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 /// A TCP port that was free a moment ago (the kernel's pick for port 0).

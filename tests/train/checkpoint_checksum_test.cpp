@@ -16,6 +16,7 @@
 #include "contra/core/error.h"
 #include "contra/run/checkpoints.h"
 #include "contra/train/checkpoint.h"
+#include "../support/process.h"
 
 namespace fs = std::filesystem;
 using contra::train::checksum_path;
@@ -25,16 +26,13 @@ using contra::train::sha256_file;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
+using contra::test_support::slurp;
+
+std::string made_dir(const std::string& name) {
   auto dir = testing::TempDir() + "/contra_sha_" + name + "_" + std::to_string(getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void spit(const std::string& path, const std::string& bytes) {
@@ -67,7 +65,7 @@ torch::nn::Linear save_linear(const std::string& path, int64_t step = 7) {
 
 // FIPS 180-2's example: SHA-256("abc").
 TEST(CheckpointChecksum, Sha256OfAKnownText) {
-  auto dir = fresh_dir("abc");
+  auto dir = made_dir("abc");
   spit(dir + "/abc", "abc");
   EXPECT_EQ(sha256_file(dir + "/abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -79,7 +77,7 @@ TEST(CheckpointChecksum, Sha256OfAKnownText) {
 
 // sha256sum's format, "<hex>  <name>\n", and nothing left behind (no .tmp files).
 TEST(CheckpointChecksum, WrittenBesideTheCheckpoint) {
-  auto dir = fresh_dir("written");
+  auto dir = made_dir("written");
   const auto path = dir + "/checkpoint-7.pt";
   save_linear(path);
   EXPECT_EQ(checksum_path(path), path + ".sha256");
@@ -94,7 +92,7 @@ TEST(CheckpointChecksum, WrittenBesideTheCheckpoint) {
 }
 
 TEST(CheckpointChecksum, TruncatedCheckpointIsAClearError) {
-  auto dir = fresh_dir("truncated");
+  auto dir = made_dir("truncated");
   const auto path = dir + "/checkpoint-7.pt";
   save_linear(path);
   const uintmax_t full = fs::file_size(path);
@@ -109,7 +107,7 @@ TEST(CheckpointChecksum, TruncatedCheckpointIsAClearError) {
 // One bit of a weight flipped: LibTorch reads such a file without complaint (a silently
 // different model); the checksum refuses it.
 TEST(CheckpointChecksum, BitFlipIsAClearError) {
-  auto dir = fresh_dir("bitflip");
+  auto dir = made_dir("bitflip");
   const auto path = dir + "/checkpoint-7.pt";
   auto model = save_linear(path);
   auto bytes = slurp(path);
@@ -127,7 +125,7 @@ TEST(CheckpointChecksum, BitFlipIsAClearError) {
 // The fuzzer's inputs that make LibTorch 1.13's reader leak, allocate 29.6 GB or SEGV, in place
 // of a checkpoint whose checksum file is there: each is an error before LibTorch sees it.
 TEST(CheckpointChecksum, FuzzFindingsAreClearErrors) {
-  auto dir = fresh_dir("findings");
+  auto dir = made_dir("findings");
   const auto path = dir + "/checkpoint-7.pt";
   int tried = 0;
   for (const auto& e : fs::directory_iterator(std::string(CONTRA_SOURCE_DIR) + "/fuzz/findings")) {
@@ -142,7 +140,7 @@ TEST(CheckpointChecksum, FuzzFindingsAreClearErrors) {
 }
 
 TEST(CheckpointChecksum, DamagedChecksumFileIsAClearError) {
-  auto dir = fresh_dir("damaged_sum");
+  auto dir = made_dir("damaged_sum");
   const auto path = dir + "/checkpoint-7.pt";
   save_linear(path);
   spit(checksum_path(path), "not a checksum\n");
@@ -159,7 +157,7 @@ TEST(CheckpointChecksum, DamagedChecksumFileIsAClearError) {
 
 // A checkpoint from a contra before checksums has no .sha256: it still loads (unverified).
 TEST(CheckpointChecksum, CheckpointWithoutChecksumFileStillLoads) {
-  auto dir = fresh_dir("legacy");
+  auto dir = made_dir("legacy");
   const auto path = dir + "/checkpoint-7.pt";
   save_linear(path);
   fs::remove(checksum_path(path));
@@ -173,7 +171,7 @@ TEST(CheckpointChecksum, CheckpointWithoutChecksumFileStillLoads) {
 // checksum files with their checkpoints, and after a damaged checkpoint.pt the error's advice
 // (copy the previous checkpoint and its checksum into place) resumes from the previous step.
 TEST(CheckpointChecksum, RunFolderLinksPrunesAndFallsBack) {
-  auto dir = fresh_dir("run");
+  auto dir = made_dir("run");
   contra::run::Checkpoints checkpoints(dir, 2);
   torch::manual_seed(0);
   torch::nn::Linear model(3, 2);

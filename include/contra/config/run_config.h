@@ -133,6 +133,9 @@ struct EvalConfig {
   double knn_temperature = 0.1;
   bool linear = true;
   int64_t batch_size = 1000;
+  /// Also evaluate what training is measured against: the encoder as initialised (same seed),
+  /// and for images kNN on the raw pixels (summary.json: untrained, raw_pixels).
+  bool baselines = true;
 };
 
 struct DistConfig {

@@ -127,7 +127,7 @@ struct EmbedOptions {
 /// Projection-head embeddings of a view, encoded in chunks: [B, C, H, W] -> [B, head dim].
 torch::Tensor embed_view(const models::Encoder& encoder, models::ProjectionHead& head,
                          const torch::Tensor& view, const EmbedOptions& options);
-/// Encoder features of images in the method's layout: [B, C, H, W] -> [B, encoder dim].
+/// Encoder features of images in the method's layout, in chunks: [B, C, H, W] -> [B, encoder dim].
 torch::Tensor encode_features(const models::Encoder& encoder, const torch::Tensor& images,
                               const EmbedOptions& options);
 /// Converts the encoder's 4-D weights to channels-last (call once, after construction).

@@ -12,6 +12,9 @@ struct EvalResult {
   std::string split;  ///< "test" or "val"
   double knn_acc = 0, linear_acc = -1, linear_val_acc = -1, linear_l2 = 0;
   double embed_s = 0, eval_s = 0;
+  /// Image runs with eval.baselines: kNN accuracy of the untrained encoder (the same
+  /// initialisation) and of the raw pixels, same protocol (-1: not measured).
+  double untrained_knn_acc = -1, pixels_knn_acc = -1;
   /// Text runs: WordNet gloss retrieval with the trained encoder, and the baselines (TF-IDF, the
   /// same encoder untrained) on the same queries and documents.
   bool retrieval = false;
