@@ -10,7 +10,7 @@ build="$here/build"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_idx fuzz_config fuzz_image fuzz_checkpoint)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_idx fuzz_config fuzz_image fuzz_checkpoint fuzz_text)
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 if [ ! -f "$build/build.ninja" ]; then

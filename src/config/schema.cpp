@@ -257,9 +257,9 @@ std::vector<Field> build_fields() {
   f.push_back(text("text_model.pooling", REF(text_model.pooling), models::text_pooling_names(), "sentence vector: mean over tokens or the first (<s>) token"));
 
   f.push_back(text("loss.name", REF(loss.name), methods::all_loss_names(), "contrastive loss"));
-  f.push_back(number<double>("loss.tau_plus", REF(loss.tau_plus), Range{0, 1, false, true}, "debiased: class prior tau_plus"));
-  f.push_back(number<double>("loss.hard_beta", REF(loss.hard_beta), kNonNeg, "hard_negative: concentration beta"));
-  f.push_back(flag("loss.adaptive", REF(loss.adaptive), "hard_negative: adapt beta to the similarity gap (AdaptiveHardness)"));
+  f.push_back(number<double>("loss.tau_plus", REF(loss.tau_plus), Range{0, 1, false, true}, "debiased, hcl: class prior tau_plus"));
+  f.push_back(number<double>("loss.hard_beta", REF(loss.hard_beta), kNonNeg, "hard_negative, hcl: concentration beta"));
+  f.push_back(flag("loss.adaptive", REF(loss.adaptive), "hard_negative, hcl: adapt beta to the similarity gap (AdaptiveHardness)"));
   f.push_back(number<double>("loss.adaptive_beta_max", REF(loss.adaptive_beta_max), kNonNeg, "adaptive: largest beta"));
   f.push_back(number<double>("loss.adaptive_gap_low", REF(loss.adaptive_gap_low), kAny, "adaptive: smoothed gap where beta starts to rise"));
   f.push_back(number<double>("loss.adaptive_gap_high", REF(loss.adaptive_gap_high), kAny, "adaptive: smoothed gap where beta reaches its maximum"));
@@ -267,10 +267,14 @@ std::vector<Field> build_fields() {
   f.push_back(number<double>("loss.decoupled_sigma", REF(loss.decoupled_sigma), kNonNeg, "decoupled: DCLW weighting width (0 = plain DCL)"));
   f.push_back(number<double>("loss.margin", REF(loss.margin), kNonNeg, "triplet margin; width of the semi_hard band"));
   f.push_back(text("loss.mining", REF(loss.mining), negatives::triplet_mining_names(), "triplet: which triplets"));
+  f.push_back(flag("loss.semi_hard_inclusive", REF(loss.semi_hard_inclusive), "triplet: semi_hard band closed at the margin (pytorch-metric-learning's semihard)"));
+  f.push_back(flag("loss.triplet_normalize", REF(loss.triplet_normalize), "triplet: L2-normalise embeddings before the similarity (pytorch-metric-learning's default distance)"));
+  f.push_back(flag("loss.triplet_average_nonzero", REF(loss.triplet_average_nonzero), "triplet: average over the non-zero losses (else over every mined triplet)"));
+  f.push_back(flag("loss.triplet_labels", REF(loss.triplet_labels), "triplet: views of the same class are positives (loss.label_fraction of the labels used)"));
   f.push_back(text("loss.negatives", REF(loss.negatives), negatives::negative_sampling_names(), "which negatives each view uses"));
   f.push_back(number<int64_t>("loss.num_negatives", REF(loss.num_negatives), at_least(1), "random / hardest: negatives per view"));
   f.push_back(number<double>("loss.neg_threshold", REF(loss.neg_threshold), kAny, "threshold: keep negatives with similarity above this"));
-  f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon: share of training labels used (rest unlabeled)"));
+  f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon, triplet_labels: share of training labels used (rest unlabeled)"));
   f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
   f.push_back(text("loss.similarity", REF(loss.similarity), losses::similarity_names(), "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
   f.push_back(text("loss.tiled", REF(loss.tiled), methods::tiled_mode_names(), "nt_xent: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
@@ -375,18 +379,25 @@ void validate(const RunConfig& c) {
   CONTRA_CHECK(c.train.epochs > 0 || c.train.max_steps > 0,
                "train.epochs must be > 0 (or set train.max_steps), got ", c.train.epochs);
   const auto& l = c.loss;
-  CONTRA_CHECK(!l.adaptive || l.name == "hard_negative",
-               "loss.adaptive needs loss.name hard_negative, got ", l.name);
+  CONTRA_CHECK(!l.adaptive || l.name == "hard_negative" || l.name == "hcl",
+               "loss.adaptive needs loss.name hard_negative or hcl, got ", l.name);
   CONTRA_CHECK(l.adaptive_gap_low < l.adaptive_gap_high, "loss.adaptive_gap_low (",
                l.adaptive_gap_low, ") must be < loss.adaptive_gap_high (", l.adaptive_gap_high, ")");
   CONTRA_CHECK(l.negatives == "all" || (l.name != "supcon" && l.name != "triplet"),
-               "loss.negatives ", l.negatives, " applies to nt_xent, debiased, hard_negative and "
-               "decoupled, not to ", l.name);
+               "loss.negatives ", l.negatives, " applies to nt_xent, debiased, hard_negative, "
+               "decoupled and hcl, not to ", l.name);
+  // Triplet options on another loss would be silently ignored: refused instead.
+  CONTRA_CHECK(l.name == "triplet" || !(l.triplet_labels || l.triplet_normalize || l.semi_hard_inclusive ||
+                                        !l.triplet_average_nonzero),
+               "loss.triplet_labels, triplet_normalize, triplet_average_nonzero and "
+               "semi_hard_inclusive apply to loss.name triplet, not to ", l.name);
+  CONTRA_CHECK(!l.semi_hard_inclusive || l.mining == "semi_hard",
+               "loss.semi_hard_inclusive applies to loss.mining semi_hard, not to ", l.mining);
   CONTRA_CHECK(l.negatives != "semi_hard" || l.margin > 0,
                "loss.margin must be > 0 for loss.negatives semi_hard, got ", l.margin);
   if (c.method == "moco") {
     CONTRA_CHECK(l.name != "supcon" && l.name != "triplet", "method moco needs an InfoNCE loss "
-                 "(nt_xent, debiased, hard_negative, decoupled), got loss.name ", l.name);
+                 "(nt_xent, debiased, hard_negative, decoupled, hcl), got loss.name ", l.name);
     // queue_size / keys >= batch_size is queue_size >= keys * batch_size without overflow.
     const int64_t keys = c.moco.symmetric ? 2 : 1;
     CONTRA_CHECK(c.moco.queue_size / keys >= c.train.batch_size, "moco.queue_size (",

@@ -44,24 +44,28 @@ ContrastiveOutput triplet_loss(const at::Tensor& anchors, const at::Tensor& posi
   check_finite(anchors, "anchors");
   check_finite(positives, "positives");
   check_finite(negatives, "negatives");
+  namespace F = torch::nn::functional;
+  auto rows = [&](const at::Tensor& t) {
+    return o.normalize() ? F::normalize(t, F::NormalizeFuncOptions().dim(1).eps(1e-12)) : t;
+  };
+  const at::Tensor a = rows(anchors);
   // Row-wise similarity: the diagonal of [T, T] would waste T^2 work, so pair rows directly
   // through a [T, 2, d] batch against the anchor.
-  auto cand = torch::stack({positives, negatives}, 1);                      // [T, 2, d]
+  auto cand = torch::stack({rows(positives), rows(negatives)}, 1);           // [T, 2, d]
   at::Tensor s;                                                              // [T, 2]
   switch (o.similarity()) {
     case Similarity::kCosine: {
-      namespace F = torch::nn::functional;
-      auto an = F::normalize(anchors, F::NormalizeFuncOptions().dim(1).eps(1e-12));
+      auto an = F::normalize(a, F::NormalizeFuncOptions().dim(1).eps(1e-12));
       auto cn = F::normalize(cand, F::NormalizeFuncOptions().dim(2).eps(1e-12));
       s = torch::bmm(cn, an.unsqueeze(2)).squeeze(2);
       break;
     }
     case Similarity::kDot:
-      s = torch::bmm(cand, anchors.unsqueeze(2)).squeeze(2);
+      s = torch::bmm(cand, a.unsqueeze(2)).squeeze(2);
       break;
     case Similarity::kNegSquaredEuclidean:
     case Similarity::kNegEuclidean: {
-      auto d2 = (cand - anchors.unsqueeze(1)).pow(2).sum(2);
+      auto d2 = (cand - a.unsqueeze(1)).pow(2).sum(2);
       s = o.similarity() == Similarity::kNegEuclidean ? -d2.clamp_min(1e-12).sqrt() : -d2;
       break;
     }

@@ -19,7 +19,8 @@ void TwoViewMethod::after_step(int64_t step, int64_t total_steps,
 
 std::vector<std::pair<std::string, double>> TwoViewMethod::step_metrics() const {
   auto out = method_metrics();
-  if (objective().kind() == TwoViewLoss::kHardNegative) out.emplace_back("hard_beta", objective().hard_beta());
+  const auto kind = objective().kind();
+  if (kind == TwoViewLoss::kHardNegative || kind == TwoViewLoss::kHCL) out.emplace_back("hard_beta", objective().hard_beta());
   return out;
 }
 

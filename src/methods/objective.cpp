@@ -14,12 +14,13 @@ namespace contra::methods {
 using losses::ContrastiveOutput;
 
 namespace {
-const NameTable<TwoViewLoss, 6> kTwoViewLossNames = {{"nt_xent", TwoViewLoss::kNTXent},
+const NameTable<TwoViewLoss, 7> kTwoViewLossNames = {{"nt_xent", TwoViewLoss::kNTXent},
                                                    {"debiased", TwoViewLoss::kDebiased},
                                                    {"hard_negative", TwoViewLoss::kHardNegative},
                                                    {"supcon", TwoViewLoss::kSupCon},
                                                    {"decoupled", TwoViewLoss::kDecoupled},
-                                                   {"triplet", TwoViewLoss::kTriplet}};
+                                                   {"triplet", TwoViewLoss::kTriplet},
+                                                   {"hcl", TwoViewLoss::kHCL}};
 }  // namespace
 
 TwoViewLoss two_view_loss_from_string(const std::string& name) {
@@ -47,12 +48,13 @@ losses::InfoNCEOptions info_nce_options(const TwoViewLossOptions& o) {
     case TwoViewLoss::kNTXent: return opts;
     case TwoViewLoss::kDebiased: return opts.debias_tau_plus(o.tau_plus());
     case TwoViewLoss::kHardNegative: return opts.hard_beta(o.hard_beta());
+    case TwoViewLoss::kHCL: return opts.debias_tau_plus(o.tau_plus()).hard_beta(o.hard_beta());
     case TwoViewLoss::kDecoupled: return opts.decoupled(true).decoupled_sigma(o.decoupled_sigma());
     case TwoViewLoss::kSupCon:
     case TwoViewLoss::kTriplet: break;
   }
   throw Error("loss " + std::string(o.kind() == TwoViewLoss::kSupCon ? "supcon" : "triplet") +
-              " is not an InfoNCE objective; use nt_xent, debiased, hard_negative or decoupled");
+              " is not an InfoNCE objective; use nt_xent, debiased, hard_negative, decoupled or hcl");
 }
 
 ContrastiveOutput average(const ContrastiveOutput& a, const ContrastiveOutput& b) {
@@ -81,6 +83,18 @@ ContrastiveOutput sampled_info_nce(const at::Tensor& queries, const at::Tensor& 
   return losses::functional::info_nce(queries, keys, options, bank, per_query_negatives, mask);
 }
 
+at::Tensor triplet_view_labels(const at::Tensor& labels, int64_t n, bool use_classes,
+                               const c10::Device& device) {
+  auto ids = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(device));
+  if (!use_classes || !labels.defined()) return torch::cat({ids, ids});
+  CONTRA_CHECK(labels.dim() == 1 && labels.size(0) == n, "triplet labels must be [N] with N = ", n,
+               ", got ", labels.sizes());
+  auto y = labels.to(device, torch::kLong);
+  const int64_t past_classes = std::max<int64_t>(y.max().item<int64_t>(), -1) + 1;
+  auto v = torch::where(y >= 0, y, ids + past_classes);
+  return torch::cat({v, v});
+}
+
 ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
                                      const losses::TripletOptions& loss,
                                      const negatives::TripletMinerOptions& miner) {
@@ -88,7 +102,11 @@ ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings, const at::Ten
                "triplet mining needs embeddings [N, d] with N >= 2, got ", embeddings.sizes());
   CONTRA_CHECK(torch::isfinite(embeddings).all().item<bool>(),
                "triplet loss embeddings contain NaN or Inf");
-  auto sim = losses::functional::similarity_matrix(embeddings, embeddings, loss.similarity());
+  namespace F = torch::nn::functional;
+  const auto rows = loss.normalize()
+                        ? F::normalize(embeddings, F::NormalizeFuncOptions().dim(1).eps(1e-12))
+                        : embeddings;
+  auto sim = losses::functional::similarity_matrix(rows, rows, loss.similarity());
   auto t = negatives::mine_triplets(sim, labels, miner);
   auto out = losses::functional::triplet_loss_from_similarity(sim, t.anchor, t.positive,
                                                               t.negative, loss);
@@ -146,7 +164,7 @@ ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
   // refused rather than ignored.
   CONTRA_CHECK(all_negatives || (o.kind() != TwoViewLoss::kSupCon && o.kind() != TwoViewLoss::kTriplet),
                "loss.negatives ", negatives::to_string(o.negatives().kind()),
-               " applies to nt_xent, debiased, hard_negative and decoupled, not to ",
+               " applies to nt_xent, debiased, hard_negative, decoupled and hcl, not to ",
                to_string(o.kind()));
   switch (o.kind()) {
     case TwoViewLoss::kSupCon: {
@@ -158,10 +176,19 @@ ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
       CONTRA_CHECK(z1.dim() == 2 && z1.sizes() == z2.sizes(),
                    "triplet loss needs two [N, d] views of equal shape, got ", z1.sizes(),
                    " and ", z2.sizes());
-      auto ids = torch::arange(z1.size(0), torch::TensorOptions().dtype(torch::kLong).device(z1.device()));
-      return mined_triplet_loss(torch::cat({z1, z2}), torch::cat({ids, ids}),
-                                losses::TripletOptions().margin(o.margin()).similarity(o.similarity()),
-                                negatives::TripletMinerOptions().kind(o.mining()).margin(o.margin()));
+      CONTRA_CHECK(!o.triplet_labels() || labels.defined(),
+                   "triplet with class labels needs labels (-1 where unknown)");
+      return mined_triplet_loss(
+          torch::cat({z1, z2}), triplet_view_labels(labels, z1.size(0), o.triplet_labels(), z1.device()),
+          losses::TripletOptions()
+              .margin(o.margin())
+              .similarity(o.similarity())
+              .normalize(o.triplet_normalize())
+              .average_nonzero(o.triplet_average_nonzero()),
+          negatives::TripletMinerOptions()
+              .kind(o.mining())
+              .margin(o.margin())
+              .inclusive_band(o.semi_hard_inclusive()));
     }
     case TwoViewLoss::kNTXent: {
       if (!all_negatives) break;
@@ -178,7 +205,8 @@ ContrastiveOutput two_view_loss(const at::Tensor& z1, const at::Tensor& z2,
     }
     case TwoViewLoss::kDebiased:
     case TwoViewLoss::kHardNegative:
-    case TwoViewLoss::kDecoupled: break;
+    case TwoViewLoss::kDecoupled:
+    case TwoViewLoss::kHCL: break;
   }
   return symmetric_info_nce(z1, z2, info_nce_options(o), o.negatives());
 }

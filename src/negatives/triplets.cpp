@@ -12,10 +12,11 @@
 
 namespace contra::negatives {
 namespace {
-const NameTable<TripletMining, 4> kMiningNames = {{"batch_all", TripletMining::kBatchAll},
-                                            {"batch_hard", TripletMining::kBatchHard},
-                                            {"semi_hard", TripletMining::kSemiHard},
-                                            {"hard", TripletMining::kHard}};
+const NameTable<TripletMining, 5> kMiningNames = {{"batch_all", TripletMining::kBatchAll},
+                                                  {"batch_hard", TripletMining::kBatchHard},
+                                                  {"semi_hard", TripletMining::kSemiHard},
+                                                  {"hard", TripletMining::kHard},
+                                                  {"violating", TripletMining::kViolating}};
 }  // namespace
 
 TripletMining triplet_mining_from_string(const std::string& name) {
@@ -66,8 +67,13 @@ Triplets mine_triplets(const at::Tensor& similarity, const at::Tensor& labels,
     auto valid = pos_mask.slice(0, a0, a1).unsqueeze(2) & neg_mask.slice(0, a0, a1).unsqueeze(1);
     switch (o.kind()) {
       case TripletMining::kBatchAll: break;
-      case TripletMining::kSemiHard: valid = valid & (s_an < s_ap) & (s_an > s_ap - o.margin()); break;
+      case TripletMining::kSemiHard: {
+        auto lower = s_ap - o.margin();
+        valid = valid & (s_an < s_ap) & (o.inclusive_band() ? s_an >= lower : s_an > lower);
+        break;
+      }
       case TripletMining::kHard: valid = valid & (s_an >= s_ap); break;
+      case TripletMining::kViolating: valid = valid & (s_an >= s_ap - o.margin()); break;
       case TripletMining::kBatchHard: TORCH_INTERNAL_ASSERT(false);
     }
     auto idx = valid.nonzero();  // [T, 3]: anchor - a0, positive, negative

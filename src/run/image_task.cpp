@@ -67,13 +67,16 @@ class ImageTask : public Task {
     // Fashion-MNIST is grayscale; an image folder is read with data.channels.
     const int64_t channels = run_.dataset == data::DatasetKind::kFashionMNIST ? 1 : cfg_.data.channels;
     auto method = run::make_method(cfg_, channels);
-    objective_is_supcon_ = method->objective().kind() == methods::TwoViewLoss::kSupCon;
+    const auto& objective = method->objective();
+    objective_uses_labels_ = objective.kind() == methods::TwoViewLoss::kSupCon ||
+                             (objective.kind() == methods::TwoViewLoss::kTriplet &&
+                              objective.triplet_labels());
     return method;
   }
 
   std::unique_ptr<data::BatchSource> make_source() override {
     data::ImageDataset contrastive = train_;  // shares the images
-    if (objective_is_supcon_)
+    if (objective_uses_labels_)
       contrastive.labels = keep_label_fraction(train_.labels, cfg_.loss.label_fraction, cfg_.seed);
     return std::make_unique<data::TwoViewLoader>(contrastive, augment::Pipeline(pipeline_options(cfg_)),
                                                  data::LoaderOptions(run_.global_batch)
@@ -158,7 +161,7 @@ class ImageTask : public Task {
   ResolvedRun run_;
   const config::RunConfig& cfg_;
   data::ImageDataset train_, evaluation_;
-  bool objective_is_supcon_ = false;
+  bool objective_uses_labels_ = false;
 };
 
 }  // namespace

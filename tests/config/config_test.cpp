@@ -90,11 +90,22 @@ TEST(Config, WrongTypesAreNamed) {
 
 TEST(Config, LossCombinationsAreChecked) {
   EXPECT_NE(error_of("", {"loss.adaptive=true"})
-                .find("loss.adaptive needs loss.name hard_negative, got nt_xent"),
+                .find("loss.adaptive needs loss.name hard_negative or hcl, got nt_xent"),
             std::string::npos);
   EXPECT_NE(error_of("", {"loss.name=triplet", "loss.negatives=hardest"})
-                .find("loss.negatives hardest applies to nt_xent, debiased, hard_negative and decoupled, not to triplet"),
+                .find("loss.negatives hardest applies to nt_xent, debiased, hard_negative, decoupled and hcl, not to triplet"),
             std::string::npos);
+  // Triplet options on another loss would be ignored: refused.
+  EXPECT_NE(error_of("", {"loss.triplet_labels=true"})
+                .find("loss.triplet_labels, triplet_normalize, triplet_average_nonzero and "
+                      "semi_hard_inclusive apply to loss.name triplet, not to nt_xent"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"loss.name=triplet", "loss.mining=batch_all", "loss.semi_hard_inclusive=true"})
+                .find("loss.semi_hard_inclusive applies to loss.mining semi_hard, not to batch_all"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"loss.name=triplet", "loss.triplet_labels=true", "loss.triplet_normalize=true",
+                          "loss.semi_hard_inclusive=true", "loss.similarity=l2"}),
+            "(no error)");
   EXPECT_NE(error_of("", {"loss.adaptive_gap_low=0.9"})
                 .find("loss.adaptive_gap_low (0.9) must be < loss.adaptive_gap_high (0.8)"),
             std::string::npos);
@@ -113,7 +124,7 @@ TEST(Config, MoCoSettingsAreChecked) {
                 .find("moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got 0 with batch 256"),
             std::string::npos);
   EXPECT_NE(error_of("", {"method=moco", "loss.name=supcon"})
-                .find("method moco needs an InfoNCE loss (nt_xent, debiased, hard_negative, decoupled), got loss.name supcon"),
+                .find("method moco needs an InfoNCE loss (nt_xent, debiased, hard_negative, decoupled, hcl), got loss.name supcon"),
             std::string::npos);
   EXPECT_EQ(error_of("", {"method=moco", "model.encode_chunk=32", "train.batch_size=64"}), "(no error)");
 }

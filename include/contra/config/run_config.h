@@ -73,19 +73,23 @@ struct TextModelConfig {
 };
 
 struct LossConfig {
-  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon | decoupled | triplet | info_nce (text)
-  double tau_plus = 0.1;         ///< debiased: class prior
-  double hard_beta = 1.0;        ///< hard_negative: concentration
-  bool adaptive = false;         ///< hard_negative: beta chosen by AdaptiveHardness
+  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon | decoupled | triplet | hcl | info_nce (text)
+  double tau_plus = 0.1;         ///< debiased, hcl: class prior
+  double hard_beta = 1.0;        ///< hard_negative, hcl: concentration
+  bool adaptive = false;         ///< hard_negative, hcl: beta chosen by AdaptiveHardness
   double adaptive_beta_max = 1.0, adaptive_gap_low = 0.3, adaptive_gap_high = 0.8;
   double adaptive_rate = 0.01;
   double decoupled_sigma = 0.0;          ///< decoupled: DCLW width (0 = DCL)
   double margin = 0.2;                   ///< triplet margin; semi_hard negatives' band
-  std::string mining = "semi_hard";      ///< triplet: batch_all | batch_hard | semi_hard | hard
+  std::string mining = "semi_hard";      ///< triplet: batch_all | batch_hard | semi_hard | hard | violating
+  bool semi_hard_inclusive = false;      ///< triplet: semi-hard band closed at the margin (PML)
+  bool triplet_normalize = false;        ///< triplet: L2-normalised embeddings (PML's distance)
+  bool triplet_average_nonzero = true;   ///< triplet: mean over non-zero losses (else all)
+  bool triplet_labels = false;           ///< triplet: same-class views are positives
   std::string negatives = "all";         ///< all | random | hardest | threshold | semi_hard
   int64_t num_negatives = 16;            ///< random / hardest: negatives per view
   double neg_threshold = 0.5;            ///< threshold: similarity above which negatives count
-  double label_fraction = 0.1;   ///< supcon: share of training images whose label is used
+  double label_fraction = 0.1;   ///< supcon, triplet_labels: share of training images whose label is used
   double temperature = 0.5;
   std::string similarity = "cosine";  ///< cosine | dot | euclidean
   std::string tiled = "auto";  ///< nt_xent: auto | on | off (tiled linear-memory pass)

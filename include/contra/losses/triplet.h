@@ -20,6 +20,11 @@ struct TripletOptions {
   /// Average over the triplets with a non-zero loss only, as Hermans et al. do for batch-all;
   /// otherwise over all triplets (default true).
   TORCH_ARG(bool, average_nonzero) = true;
+  /// L2-normalise the embeddings before the similarity, as pytorch-metric-learning's default
+  /// distance (LpDistance(normalize_embeddings=True)) does; with Similarity::kL2 the loss is then
+  /// PML's TripletMarginLoss. Read by the mined objective (methods/objective.h), which builds the
+  /// similarity matrix (default false: the raw embeddings).
+  TORCH_ARG(bool, normalize) = false;
 };
 
 namespace functional {

@@ -23,8 +23,12 @@ enum class TwoViewLoss {
   kSupCon,         ///< supervised contrastive with partial labels (Khosla et al. 2020)
   kDecoupled,      ///< symmetric decoupled contrastive loss, DCL/DCLW (Yeh et al. 2022)
   kTriplet,        ///< triplet loss with margin over mined triplets of the 2N views
+  /// Debiasing and hard-negative weighting together: HCL's full estimator (Robinson et al.
+  /// 2021, "Contrastive Learning with Hard Negative Samples", with tau_plus and beta), as the
+  /// authors' code computes it (losses/info_nce.h gives the formula).
+  kHCL,
 };
-/// "nt_xent" | "debiased" | "hard_negative" | "supcon" | "decoupled" | "triplet".
+/// "nt_xent" | "debiased" | "hard_negative" | "supcon" | "decoupled" | "triplet" | "hcl".
 TwoViewLoss two_view_loss_from_string(const std::string& name);
 /// The valid names, in order (for the config schema and messages).
 std::vector<std::string> two_view_loss_names();
@@ -53,9 +57,9 @@ struct TwoViewLossOptions {
   TORCH_ARG(double, temperature) = 0.5;
   /// Similarity between embeddings (default cosine).
   TORCH_ARG(losses::Similarity, similarity) = losses::Similarity::kCosine;
-  /// Debiased: class prior tau_plus in [0, 1) (default 0.1).
+  /// Debiased and hcl: class prior tau_plus in [0, 1) (default 0.1).
   TORCH_ARG(double, tau_plus) = 0.1;
-  /// Hard-negative: concentration beta >= 0 (default 1).
+  /// Hard-negative and hcl: concentration beta >= 0 (default 1).
   TORCH_ARG(double, hard_beta) = 1.0;
   /// Decoupled: DCLW weighting width sigma >= 0 (default 0: plain DCL).
   TORCH_ARG(double, decoupled_sigma) = 0.0;
@@ -63,6 +67,17 @@ struct TwoViewLossOptions {
   TORCH_ARG(double, margin) = 0.2;
   /// Triplet: which triplets (default semi-hard).
   TORCH_ARG(negatives::TripletMining, mining) = negatives::TripletMining::kSemiHard;
+  /// Triplet: semi-hard band closed at the margin (pytorch-metric-learning's) (default false).
+  TORCH_ARG(bool, semi_hard_inclusive) = false;
+  /// Triplet: L2-normalised embeddings before the similarity (PML's default distance)
+  /// (default false).
+  TORCH_ARG(bool, triplet_normalize) = false;
+  /// Triplet: average over the non-zero losses (PML's AvgNonZeroReducer, Hermans et al.) or over
+  /// every mined triplet (default true).
+  TORCH_ARG(bool, triplet_average_nonzero) = true;
+  /// Triplet: positives are views of the same class where the label is known (supervised
+  /// metric learning), views of the same sample elsewhere (default false: sample only).
+  TORCH_ARG(bool, triplet_labels) = false;
   /// Which negatives each view uses, for nt_xent, debiased, hard_negative and decoupled
   /// (default all: the other 2N - 2 views).
   TORCH_ARG(negatives::NegativeSamplingOptions, negatives) = {};
@@ -88,6 +103,12 @@ losses::ContrastiveOutput sampled_info_nce(const at::Tensor& queries, const at::
                                            const at::Tensor& bank = {},
                                            const at::Tensor& per_query_negatives = {});
 
+/// Labels of the 2N views of N samples for triplet mining: a view's class where `labels` ([N],
+/// -1 where unknown) knows it and `use_classes` is set, its sample's id (past every class id)
+/// elsewhere, so an unlabelled view's only positive is its other view.
+at::Tensor triplet_view_labels(const at::Tensor& labels, int64_t n, bool use_classes,
+                               const c10::Device& device);
+
 /// Mined triplet loss over a batch: embeddings [N, d], labels [N] int64 >= 0 (equal = positive).
 /// Diagnostics: mean similarity of positive and negative pairs, top1 = share of rows whose most
 /// similar other row is a positive, active = share of anchors in a triplet of non-zero loss.
@@ -97,7 +118,7 @@ losses::ContrastiveOutput mined_triplet_loss(const at::Tensor& embeddings,
                                              const negatives::TripletMinerOptions& miner);
 
 /// z1, z2: [N, d] two views of N samples; labels: [N] int64, -1 where unknown (read by
-/// supcon only; may be undefined otherwise). The InfoNCE variants are symmetric over the 2N
+/// supcon, and triplet with triplet_labels; may be undefined otherwise). The InfoNCE variants are symmetric over the 2N
 /// views with NT-Xent's negatives (the other 2N - 2 views), so with tau_plus = 0 or beta = 0
 /// they equal NT-Xent, as supcon does when no label is known. Triplet: the 2N views labelled by
 /// sample, so each view's positive is its other view and every other view is a negative.
