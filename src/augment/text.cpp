@@ -152,11 +152,13 @@ std::string TextAugmenter::apply(const std::string& text, Rng& rng) const {
 std::vector<std::string> TextAugmenter::operator()(const std::vector<std::string>& texts,
                                                    uint64_t seed) const {
   std::vector<std::string> out(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    Rng rng(derive_seed(seed, uint64_t(i)));
-    out[i] = apply(texts[i], rng);
-  }
+  for (size_t i = 0; i < texts.size(); ++i) out[i] = apply_row(texts[i], seed, int64_t(i));
   return out;
+}
+
+std::string TextAugmenter::apply_row(const std::string& text, uint64_t seed, int64_t row) const {
+  Rng rng(derive_seed(seed, uint64_t(row)));
+  return apply(text, rng);
 }
 
 }  // namespace contra::augment

@@ -78,11 +78,9 @@ Batch TextLoader::next() {
     const int64_t k = order_[size_t(batch_ * global_b + i)];
     index[j] = k;
     if (!texts_.empty()) {
-      // Row i's views draw on (seed, view, i), as TextAugmenter::operator() does for a batch.
-      Rng r1(derive_seed(derive_seed(seed, 1), uint64_t(i)));
-      Rng r2(derive_seed(derive_seed(seed, 2), uint64_t(i)));
-      first_view.push_back(augmenter_.apply(texts_[size_t(k)], r1));
-      second_view.push_back(augmenter_.apply(texts_[size_t(k)], r2));
+      // Row i of the global batch: the same views on any process.
+      first_view.push_back(augmenter_.apply_row(texts_[size_t(k)], derive_seed(seed, 1), i));
+      second_view.push_back(augmenter_.apply_row(texts_[size_t(k)], derive_seed(seed, 2), i));
     } else {
       const auto& p = pairs_[size_t(k)];
       first_view.push_back(p.anchor);

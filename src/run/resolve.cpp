@@ -37,6 +37,29 @@ augment::PipelineOptions pipeline_options(const config::RunConfig& cfg) {
   return o;
 }
 
+namespace {
+
+/// The two-view objective a config names, with each objective's own parameters.
+methods::TwoViewLossOptions two_view_loss_options(const config::LossConfig& l) {
+  auto o = methods::TwoViewLossOptions()
+               .kind(methods::two_view_loss_from_string(l.name))
+               .temperature(l.temperature)
+               .similarity(losses::similarity_from_string(l.similarity));
+  // An adaptive run starts from plain InfoNCE; the controller raises beta.
+  o.tau_plus(l.tau_plus).hard_beta(l.adaptive ? 0.0 : l.hard_beta).decoupled_sigma(l.decoupled_sigma);
+  o.margin(l.margin).mining(negatives::triplet_mining_from_string(l.mining));
+  o.semi_hard_inclusive(l.semi_hard_inclusive).triplet_normalize(l.triplet_normalize);
+  o.triplet_average_nonzero(l.triplet_average_nonzero).triplet_labels(l.triplet_labels);
+  o.negatives(negatives::NegativeSamplingOptions()
+                  .kind(negatives::negative_sampling_from_string(l.negatives))
+                  .num_negatives(l.num_negatives)
+                  .threshold(l.neg_threshold)
+                  .margin(l.margin));
+  return o.tiled(methods::tiled_mode_from_string(l.tiled)).tile_size(l.tile_size);
+}
+
+}  // namespace
+
 methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_channels) {
   models::EncoderSpec spec;
   spec.kind = models::encoder_kind_from_string(cfg.model.encoder);
@@ -51,27 +74,7 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
       .head_batch_norm(cfg.model.head_batch_norm)
       .channels_last(cfg.model.channels_last)
       .encode_chunk(cfg.model.encode_chunk)
-      .loss(methods::TwoViewLossOptions()
-                .kind(methods::two_view_loss_from_string(cfg.loss.name))
-                .temperature(cfg.loss.temperature)
-                .similarity(losses::similarity_from_string(cfg.loss.similarity))
-                .tau_plus(cfg.loss.tau_plus)
-                // An adaptive run starts from plain InfoNCE; the controller raises beta.
-                .hard_beta(cfg.loss.adaptive ? 0.0 : cfg.loss.hard_beta)
-                .decoupled_sigma(cfg.loss.decoupled_sigma)
-                .margin(cfg.loss.margin)
-                .mining(negatives::triplet_mining_from_string(cfg.loss.mining))
-                .semi_hard_inclusive(cfg.loss.semi_hard_inclusive)
-                .triplet_normalize(cfg.loss.triplet_normalize)
-                .triplet_average_nonzero(cfg.loss.triplet_average_nonzero)
-                .triplet_labels(cfg.loss.triplet_labels)
-                .negatives(negatives::NegativeSamplingOptions()
-                               .kind(negatives::negative_sampling_from_string(cfg.loss.negatives))
-                               .num_negatives(cfg.loss.num_negatives)
-                               .threshold(cfg.loss.neg_threshold)
-                               .margin(cfg.loss.margin))
-                .tiled(methods::tiled_mode_from_string(cfg.loss.tiled))
-                .tile_size(cfg.loss.tile_size));
+      .loss(two_view_loss_options(cfg.loss));
 }
 
 std::shared_ptr<methods::TwoViewMethod> make_method(const config::RunConfig& cfg,

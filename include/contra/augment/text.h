@@ -73,7 +73,10 @@ class TextAugmenter {
   /// One view of `text` (words re-joined with single spaces unless the ops are only kDropout,
   /// which returns the text unchanged). Deterministic given rng's state.
   std::string apply(const std::string& text, Rng& rng) const;
-  /// Views of a batch: text i uses Rng(derive_seed(seed, i)).
+  /// The view of row `row` of a batch seeded `seed`: apply with Rng(derive_seed(seed, row)), so a
+  /// row's view does not depend on which process or batch slice computes it.
+  std::string apply_row(const std::string& text, uint64_t seed, int64_t row) const;
+  /// Views of a batch: text i is apply_row(texts[i], seed, i).
   std::vector<std::string> operator()(const std::vector<std::string>& texts, uint64_t seed) const;
 
   /// True when every op is kDropout (the text is passed through).
