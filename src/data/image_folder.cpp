@@ -216,6 +216,15 @@ bool jpeg_huffman_tables_ok(const unsigned char* d, size_t n) {
   return true;
 }
 
+/// The most pixels an image file of `n` bytes can encode. Baseline JPEG spends at least 2 bits
+/// (a DC code and an end-of-block) on each 8x8 block of its first component: 256 pixels per byte,
+/// taken with 4x slack. PNG's deflate expands at most ~1032:1, and a 1-bit pixel is 1/8 byte:
+/// 8,256 pixels per byte, which also bounds BMP (at least 1 bit per pixel).
+int64_t max_pixels_in(const unsigned char* d, size_t n) {
+  const bool jpeg = n >= 2 && d[0] == 0xFF && d[1] == 0xD8;
+  return static_cast<int64_t>(n) * (jpeg ? 1024 : 8256);
+}
+
 void load_one(const std::string& path, int channels, int size, uint8_t* dst) {
   const std::vector<unsigned char> data = read_file(path);
   CONTRA_CHECK(jpeg_huffman_tables_ok(data.data(), data.size()), path,
@@ -231,6 +240,11 @@ void load_one(const std::string& path, int channels, int size, uint8_t* dst) {
   }
   CONTRA_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxPixels, path,
                ": image is ", w, "x", h, " pixels, too large (limit ", kMaxPixels, " pixels)");
+  // A header can claim far more pixels than the file holds: stb then decodes the missing data
+  // as zeros (JPEG, BMP), minutes of work and gigabytes for a few hundred bytes (fuzz_image).
+  const int64_t most = max_pixels_in(data.data(), data.size());
+  CONTRA_CHECK(static_cast<int64_t>(w) * h <= most, path, ": corrupt image (its header says ", w, "x",
+               h, " pixels; ", data.size(), " bytes hold at most ", most, ")");
   struct Free {
     void operator()(unsigned char* p) const { stbi_image_free(p); }
   };

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "contra/core/error.h"
 #include "contra/data/image_folder.h"
@@ -232,6 +234,27 @@ TEST(ImageFolder, BadOptions) {
 
 // Found by fuzz/fuzz_image (UBSan in stb_image 2.27's stbi__build_huffman): a DHT table whose
 // 16 code counts sum past 256 wrote past stb's Huffman arrays. The reader now refuses it first.
+// fuzz_image found a 346-byte JPEG whose frame header says 12800 x 17936 pixels: stb decoded the
+// missing data as zeros for minutes. A file too small for the pixels it claims is refused.
+TEST(ImageFolder, HeaderClaimingMorePixelsThanTheFileHoldsIsRefused) {
+  TempDir root;
+  fs::create_directories(root.path() / "a");
+  const std::string path = root.file("a/huge.jpg");
+  write_jpg(path, 16, 16, 3, solid(16, 16, {10, 20, 30}));
+  std::ifstream in(path, std::ios::binary);
+  Bytes jpg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  size_t sof = 0;
+  for (size_t i = 0; i + 8 < jpg.size() && sof == 0; ++i)
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) sof = i;
+  ASSERT_GT(sof, 0u) << "no baseline frame header";
+  // Height and width: 12800 x 12800 (big-endian 0x3200 each).
+  jpg[sof + 5] = 0x32, jpg[sof + 6] = 0x00, jpg[sof + 7] = 0x32, jpg[sof + 8] = 0x00;
+  write_raw(path, jpg);
+  expect_error_parts([&] { load_image_folder(root.path().string(), opts(8, 3)); },
+                     {path, "corrupt image (its header says 12800x12800 pixels;", "bytes hold at most"});
+}
+
 TEST(ImageFolder, JpegHuffmanTableOverflowIsRefused) {
   TempDir root;
   Bytes jpg = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 'J', 'F',  // SOI, a short APP0
