@@ -129,6 +129,7 @@ TEST(CheckpointChecksum, FuzzFindingsAreClearErrors) {
   const auto path = dir + "/checkpoint-7.pt";
   int tried = 0;
   for (const auto& e : fs::directory_iterator(std::string(CONTRA_SOURCE_DIR) + "/fuzz/findings")) {
+    if (e.path().extension() != ".pt") continue;  // the image readers' findings sit beside them
     save_linear(path);
     spit(path, slurp(e.path().string()));
     const auto msg = load_error(path);
