@@ -1,5 +1,9 @@
 // The image modality: Fashion-MNIST or an image folder, two augmented views per image, kNN and
 // linear-probe evaluation of the frozen encoder.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -141,9 +145,22 @@ class ImageTask : public Task {
         eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
   }
 
-  /// The images themselves as features, normalised as the views are: [n, c*h*w].
+  /// The images themselves as features, normalised as the views are and area-averaged to at
+  /// most kMaxPixelFeatures values each (Fashion-MNIST's 784 stay as they are; 224x224 RGB
+  /// would take 30 GB for 50,000 images), batch by batch: [n, <= kMaxPixelFeatures].
   torch::Tensor pixels(const data::ImageDataset& d) const {
-    return augment::normalize_images(d.images, cfg_.augment.mean, cfg_.augment.std).flatten(1);
+    constexpr double kMaxPixelFeatures = 4096;
+    const int64_t c = d.images.size(1), h = d.images.size(2), w = d.images.size(3);
+    const int64_t side = std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(kMaxPixelFeatures / double(c))));
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < d.size(); i += cfg_.eval.batch_size) {
+      auto x = augment::normalize_images(d.images.slice(0, i, std::min(d.size(), i + cfg_.eval.batch_size)),
+                                         cfg_.augment.mean, cfg_.augment.std);
+      if (h * w * c > kMaxPixelFeatures)
+        x = torch::adaptive_avg_pool2d(x, {std::min(h, side), std::min(w, side)});
+      parts.push_back(x.flatten(1));
+    }
+    return torch::cat(parts);
   }
 
   /// Frozen-encoder features of all images, normalised as the views are.
