@@ -30,9 +30,26 @@ void print_eval(const run::EvalResult& r) {
   std::printf("knn_acc %.4f", r.knn_acc);
   if (r.linear_acc >= 0) std::printf("  linear_acc %.4f", r.linear_acc);
   std::printf("  (%s split, eval %.1f s)\n", r.split.c_str(), r.eval_s);
-  if (r.untrained_knn_acc >= 0)
+  auto retrieval = [](const eval::ClassRetrievalMetrics& m) {
+    std::printf("retrieval recall@1 %.4f  recall@5 %.4f  recall@10 %.4f  mAP@R %.4f", m.recall_at_1,
+                m.recall_at_5, m.recall_at_10, m.map_at_r);
+  };
+  if (r.class_retrieval) {
+    retrieval(r.retrieval_trained);
+    std::printf("  (%lld queries against the rest of the split, by class)\n",
+                (long long)r.retrieval_trained.queries);
+  }
+  if (r.untrained_knn_acc >= 0) {
     std::printf("baselines: untrained encoder knn_acc %.4f  raw pixels knn_acc %.4f\n",
                 r.untrained_knn_acc, r.pixels_knn_acc);
+    if (r.class_retrieval) {
+      std::printf("  untrained ");
+      retrieval(r.retrieval_untrained);
+      std::printf("\n  raw pixels ");
+      retrieval(r.retrieval_pixels);
+      std::printf("\n");
+    }
+  }
 }
 
 }  // namespace contra::app

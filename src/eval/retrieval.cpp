@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <ATen/ATen.h>
 
@@ -59,6 +60,59 @@ RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& 
     for (int64_t i = 0; i < e - b; ++i) ranks.push_back(p[i] + 1);
   }
   return metrics_from_ranks(ranks, d);
+}
+
+ClassRetrievalMetrics class_retrieval(const at::Tensor& features, const at::Tensor& labels,
+                                      int64_t chunk) {
+  CONTRA_CHECK(features.dim() == 2, "class retrieval needs features [N, d], got ", features.sizes());
+  CONTRA_CHECK(labels.dim() == 1 && labels.size(0) == features.size(0),
+               "class retrieval needs one label per item, got ", labels.sizes(), " for ",
+               features.size(0), " items");
+  const int64_t n = features.size(0);
+  ClassRetrievalMetrics m;
+  if (n < 2) return m;
+  auto y = labels.to(at::kLong).cpu().contiguous();
+  CONTRA_CHECK(y.min().item<int64_t>() >= 0, "class retrieval needs a label (>= 0) for every item");
+  auto f = features.to(at::kFloat).cpu();
+  f = f / f.norm(2, {1}, true).clamp_min(1e-12);
+  const auto counts = at::bincount(y);
+  const int64_t step = std::max<int64_t>(1, chunk);
+  double r1 = 0, r5 = 0, r10 = 0, ap = 0;
+  for (int64_t b = 0; b < n; b += step) {
+    const int64_t e = std::min(n, b + step);
+    auto s = at::matmul(f.slice(0, b, e), f.t());                                  // [e - b, n]
+    auto self = at::arange(b, e, at::kLong).unsqueeze(1);
+    s.scatter_(1, self, -std::numeric_limits<float>::infinity());                  // never itself
+    auto yq = y.slice(0, b, e);
+    auto rel = y.unsqueeze(0).eq(yq.unsqueeze(1));
+    rel.scatter_(1, self, false);
+    // Ties against the query: irrelevant items first, then a stable sort by score keeps that.
+    auto by_rel = std::get<1>(at::sort(rel.to(at::kByte), /*stable=*/true, 1, /*descending=*/false));
+    auto order = std::get<1>(at::sort(s.gather(1, by_rel), /*stable=*/true, 1, /*descending=*/true));
+    auto ranked = rel.gather(1, by_rel.gather(1, order)).to(at::kFloat);          // [e - b, n]
+    auto r = counts.index_select(0, yq) - 1;                                        // relevant per query
+    auto valid = r.gt(0);
+    auto hits = ranked.cumsum(1);
+    auto hit_within = [&](int64_t k) {
+      return hits.select(1, std::min(k, n) - 1).gt(0).logical_and(valid).sum().item<double>();
+    };
+    r1 += hit_within(1);
+    r5 += hit_within(5);
+    r10 += hit_within(10);
+    auto positions = at::arange(1, n + 1, at::kFloat).unsqueeze(0);                // 1-based ranks
+    auto within_r = positions.le(r.unsqueeze(1).to(at::kFloat));
+    auto precision = (hits / positions) * ranked * within_r.to(at::kFloat);
+    auto ap_rows = precision.sum(1) / r.clamp_min(1).to(at::kFloat);
+    ap += (ap_rows * valid.to(at::kFloat)).sum().item<double>();
+    m.queries += valid.sum().item<int64_t>();
+  }
+  if (m.queries == 0) return m;
+  const double q = double(m.queries);
+  m.recall_at_1 = r1 / q;
+  m.recall_at_5 = r5 / q;
+  m.recall_at_10 = r10 / q;
+  m.map_at_r = ap / q;
+  return m;
 }
 
 std::vector<std::string> TfIdf::words(const std::string& text) {

@@ -15,6 +15,7 @@
 #include "contra/data/loader.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
+#include "contra/eval/retrieval.h"
 #include "contra/run/task.h"
 
 namespace contra::run {
@@ -101,6 +102,8 @@ class ImageTask : public Task {
     auto train_f = features(method, train_), eval_f = features(method, evaluation_);
     r.embed_s = std::chrono::duration<double>(Clock::now() - t0).count();
     r.knn_acc = knn(train_f, eval_f);
+    r.class_retrieval = true;
+    r.retrieval_trained = eval::class_retrieval(eval_f, evaluation_.labels);
     if (cfg_.eval.linear) {
       auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
                                       eval::LinearProbeOptions().seed(cfg_.seed));
@@ -112,8 +115,11 @@ class ImageTask : public Task {
       torch::manual_seed(cfg_.seed);  // the initialisation training started from
       auto untrained = make_method();
       untrained->to(run_.device);
-      r.untrained_knn_acc = knn(features(*untrained, train_), features(*untrained, evaluation_));
-      r.pixels_knn_acc = knn(pixels(train_), pixels(evaluation_));
+      const auto untrained_eval = features(*untrained, evaluation_), pixels_eval = pixels(evaluation_);
+      r.untrained_knn_acc = knn(features(*untrained, train_), untrained_eval);
+      r.pixels_knn_acc = knn(pixels(train_), pixels_eval);
+      r.retrieval_untrained = eval::class_retrieval(untrained_eval, evaluation_.labels);
+      r.retrieval_pixels = eval::class_retrieval(pixels_eval, evaluation_.labels);
     }
     r.eval_s = std::chrono::duration<double>(Clock::now() - t0).count();
     return r;

@@ -7,6 +7,14 @@ nlohmann::json retrieval_json(const eval::RetrievalMetrics& m) {
   return {{"recall_at_1", m.recall_at_1}, {"recall_at_10", m.recall_at_10}, {"mrr", m.mrr}};
 }
 
+/// Image runs: retrieval by class among the evaluation images.
+void add_class_retrieval(nlohmann::json& j, const eval::ClassRetrievalMetrics& m) {
+  j["retrieval_recall_at_1"] = m.recall_at_1;
+  j["retrieval_recall_at_5"] = m.recall_at_5;
+  j["retrieval_recall_at_10"] = m.recall_at_10;
+  j["retrieval_map_at_r"] = m.map_at_r;
+}
+
 nlohmann::json or_null(double v) { return v >= 0 ? nlohmann::json(v) : nlohmann::json(); }
 
 }  // namespace
@@ -43,8 +51,18 @@ nlohmann::json eval_json(const EvalResult& e) {
     j["linear_l2"] = e.linear_l2;
     j["linear_val_acc"] = or_null(e.linear_val_acc);
     j["embed_s"] = e.embed_s;
-    if (e.untrained_knn_acc >= 0) j["untrained"] = {{"knn_acc", e.untrained_knn_acc}};
-    if (e.pixels_knn_acc >= 0) j["raw_pixels"] = {{"knn_acc", e.pixels_knn_acc}};
+    if (e.class_retrieval) {
+      add_class_retrieval(j, e.retrieval_trained);
+      j["retrieval_queries"] = e.retrieval_trained.queries;
+    }
+    if (e.untrained_knn_acc >= 0) {
+      j["untrained"] = {{"knn_acc", e.untrained_knn_acc}};
+      j["raw_pixels"] = {{"knn_acc", e.pixels_knn_acc}};
+      if (e.class_retrieval) {
+        add_class_retrieval(j["untrained"], e.retrieval_untrained);
+        add_class_retrieval(j["raw_pixels"], e.retrieval_pixels);
+      }
+    }
   }
   j["eval_split"] = e.split;
   j["eval_s"] = e.eval_s;

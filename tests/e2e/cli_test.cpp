@@ -30,6 +30,16 @@ void expect_learned(const nlohmann::json& summary) {
   std::printf("[ LEARNED  ] knn_acc trained %.4f, untrained %.4f, raw pixels %.4f\n", trained,
               untrained, summary["raw_pixels"]["knn_acc"].get<double>());
   EXPECT_GT(trained, untrained + 0.03) << summary.dump(2);
+  // Retrieval by class among the test images, beside kNN: present, in range, and better too.
+  for (const char* key : {"retrieval_recall_at_1", "retrieval_recall_at_5", "retrieval_recall_at_10",
+                          "retrieval_map_at_r"}) {
+    ASSERT_TRUE(summary.contains(key)) << key;
+    EXPECT_GE(summary[key].get<double>(), 0.0);
+    EXPECT_LE(summary[key].get<double>(), 1.0);
+  }
+  EXPECT_LE(summary["retrieval_recall_at_1"].get<double>(), summary["retrieval_recall_at_10"].get<double>());
+  EXPECT_GT(summary["retrieval_map_at_r"].get<double>(),
+            summary["untrained"]["retrieval_map_at_r"].get<double>()) << summary.dump(2);
 }
 std::string fashion_config() { return std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml"; }
 }  // namespace

@@ -52,3 +52,37 @@ TEST(TfIdf, WeightsAndScoresByHand) {
   EXPECT_DOUBLE_EQ(m.recall_at_1, 2.0 / 3);  // "zebra" ties every document at 0: rank 3
   EXPECT_DOUBLE_EQ(m.mrr, (1 + 1 + 1.0 / 3) / 3);
 }
+
+TEST(ClassRetrieval, RecallAndMapAtRByHand) {
+  // Cosine ranks (worked out by hand): query 0 -> 1+, 2, 3+; query 1 -> 0+, 2, 3+;
+  // query 2 -> 0, 1, 3+; query 3 -> 1, 0, 2+. Item 4 is alone in its class: not a query.
+  auto f = torch::tensor({{1.0, 0.0}, {1.0, 0.2}, {1.0, -0.5}, {0.0, 1.0}, {-1.0, 0.0}});
+  auto y = torch::tensor({0, 0, 1, 1, 2}, torch::kLong);
+  for (int64_t chunk : {1, 2, 512}) {
+    auto m = class_retrieval(f, y, chunk);
+    EXPECT_EQ(m.queries, 4);
+    EXPECT_DOUBLE_EQ(m.recall_at_1, 0.5);
+    EXPECT_DOUBLE_EQ(m.recall_at_5, 1.0);
+    EXPECT_DOUBLE_EQ(m.recall_at_10, 1.0);
+    EXPECT_DOUBLE_EQ(m.map_at_r, 0.5);  // R = 1: AP is 1 for queries 0 and 1, 0 for 2 and 3
+  }
+}
+
+TEST(ClassRetrieval, MapAtRCountsOnlyTheFirstRRanks) {
+  // Query 0 ranks 1+ (0.995), 3 (0.958), 2+ (0.894): R = 2, AP = (1/1 + 0) / 2 = 0.5.
+  // Queries 1 and 2 find both others of class 0 first: AP 1. Item 3 is alone in class 1.
+  auto f = torch::tensor({{1.0, 0.0}, {1.0, 0.1}, {1.0, 0.5}, {1.0, -0.3}});
+  auto m = class_retrieval(f, torch::tensor({0, 0, 0, 1}, torch::kLong));
+  EXPECT_EQ(m.queries, 3);
+  EXPECT_DOUBLE_EQ(m.recall_at_1, 1.0);
+  EXPECT_NEAR(m.map_at_r, (0.5 + 1 + 1) / 3, 1e-12);
+}
+
+TEST(ClassRetrieval, TiesCountAgainstTheQuery) {
+  auto m = class_retrieval(torch::ones({4, 3}), torch::tensor({0, 0, 1, 1}, torch::kLong));
+  EXPECT_DOUBLE_EQ(m.recall_at_1, 0.0);  // both of the other class rank first
+  EXPECT_DOUBLE_EQ(m.recall_at_5, 1.0);
+  EXPECT_DOUBLE_EQ(m.map_at_r, 0.0);
+  expect_error([] { class_retrieval(torch::ones({2, 3}), torch::tensor({0, -1}, torch::kLong)); },
+               "needs a label (>= 0) for every item");
+}

@@ -26,6 +26,25 @@ RetrievalMetrics metrics_from_ranks(const std::vector<int64_t>& ranks, int64_t d
 RetrievalMetrics retrieval_metrics(const at::Tensor& queries, const at::Tensor& documents,
                                    const at::Tensor& targets, int64_t chunk = 1024);
 
+/// Retrieval by class (metric learning's protocol, Musgrave et al. 2020): every item queries all
+/// the others (itself left out); the relevant ones share its label.
+struct ClassRetrievalMetrics {
+  /// Share of queries with at least one relevant item in their top k.
+  double recall_at_1 = 0, recall_at_5 = 0, recall_at_10 = 0;
+  /// Mean over queries of AP@R: with R the query's relevant items, (1/R) sum over ranks i <= R
+  /// of precision@i at each relevant rank i.
+  double map_at_r = 0;
+  /// Queries counted: items whose class has at least one other item (the rest have nothing to
+  /// find and are left out).
+  int64_t queries = 0;
+};
+
+/// ClassRetrievalMetrics of `features` [N, d] (cosine similarity) with `labels` [N] (>= 0).
+/// Ties count against the query: among items scoring the same, the irrelevant ones rank first
+/// (a constant embedding finds nothing). Processes `chunk` queries at a time: memory O(chunk x N).
+ClassRetrievalMetrics class_retrieval(const at::Tensor& features, const at::Tensor& labels,
+                                      int64_t chunk = 512);
+
 /// Word-level TF-IDF with cosine similarity. Words: maximal runs of ASCII letters and digits or
 /// non-ASCII (UTF-8) bytes, ASCII lower-cased. tf = count in the text; idf over the documents,
 /// smoothed as scikit-learn's: ln((1 + D) / (1 + df)) + 1; vectors L2-normalised. Query words

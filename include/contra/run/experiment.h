@@ -15,6 +15,10 @@ struct EvalResult {
   /// Image runs with eval.baselines: kNN accuracy of the untrained encoder (the same
   /// initialisation) and of the raw pixels, same protocol (-1: not measured).
   double untrained_knn_acc = -1, pixels_knn_acc = -1;
+  /// Image runs: retrieval by class among the evaluation images (each queries the others), for
+  /// the trained encoder and, with eval.baselines, the untrained one and the raw pixels.
+  bool class_retrieval = false;
+  eval::ClassRetrievalMetrics retrieval_trained, retrieval_untrained, retrieval_pixels;
   /// Text runs: WordNet gloss retrieval with the trained encoder, and the baselines (TF-IDF, the
   /// same encoder untrained) on the same queries and documents.
   bool retrieval = false;
