@@ -29,11 +29,21 @@ std::string find_file(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
+std::string fashion_mnist_file(const std::string& dir, Split split, bool labels) {
+  return find_file(dir, std::string(split == Split::kTrain ? "train" : "t10k") +
+                            (labels ? "-labels-idx1-ubyte" : "-images-idx3-ubyte"));
+}
+
+std::vector<std::string> fashion_mnist_classes() {
+  // Fashion-MNIST's names; for plain MNIST these would be the digits.
+  return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+}
+
 ImageDataset load_fashion_mnist(const std::string& dir, Split split, int64_t limit) {
   CONTRA_CHECK(limit >= 0, "Fashion-MNIST: limit must be >= 0, got ", limit);
-  const std::string prefix = split == Split::kTrain ? "train" : "t10k";
-  const std::string images_path = find_file(dir, prefix + "-images-idx3-ubyte");
-  const std::string labels_path = find_file(dir, prefix + "-labels-idx1-ubyte");
+  const std::string images_path = fashion_mnist_file(dir, split, /*labels=*/false);
+  const std::string labels_path = fashion_mnist_file(dir, split, /*labels=*/true);
 
   at::Tensor images = read_idx(images_path);
   CONTRA_CHECK(images.dim() == 3, images_path, ": expected 3 dimensions (count x rows x cols), got ",
@@ -62,9 +72,7 @@ ImageDataset load_fashion_mnist(const std::string& dir, Split split, int64_t lim
     // Do not keep the whole file alive behind a narrow view.
     ds.images = ds.images.clone();
   }
-  // Fashion-MNIST's names; for plain MNIST these would be the digits.
-  ds.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  ds.class_names = fashion_mnist_classes();
   return ds;
 }
 

@@ -14,31 +14,7 @@
 #include "contra/core/error.h"
 
 namespace contra::data {
-namespace {
-
-// Sanity limits: the IDX format allows up to 255 dimensions of up to 2^32-1 each; real files
-// (MNIST and friends) have 1 to 4 dimensions and well under a gigabyte.
-constexpr int kMaxDims = 8;
-constexpr uint64_t kMaxDim = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
-constexpr uint64_t kMaxPayloadBytes = uint64_t{1} << 34;  // 16 GiB
-
-const char* type_name(int code) {
-  switch (code) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "int16";
-    case 0x0C: return "int32";
-    case 0x0D: return "float32";
-    case 0x0E: return "float64";
-    default: return "unknown";
-  }
-}
-
-std::string hex2(int v) {
-  char buf[8];
-  std::snprintf(buf, sizeof(buf), "0x%02X", v & 0xFF);
-  return buf;
-}
+namespace idx_detail {
 
 /// Sequential byte source over a raw or gzip-compressed file. read() returns the number of bytes
 /// delivered, fewer than asked only at the end of the data; stream corruption throws.
@@ -130,6 +106,35 @@ class Source {
   gzFile gz_ = nullptr;
 };
 
+}  // namespace idx_detail
+
+
+namespace {
+
+// Sanity limits: the IDX format allows up to 255 dimensions of up to 2^32-1 each; real files
+// (MNIST and friends) have 1 to 4 dimensions and well under a gigabyte.
+constexpr int kMaxDims = 8;
+constexpr uint64_t kMaxDim = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
+constexpr uint64_t kMaxPayloadBytes = uint64_t{1} << 34;  // 16 GiB
+
+const char* type_name(int code) {
+  switch (code) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "int16";
+    case 0x0C: return "int32";
+    case 0x0D: return "float32";
+    case 0x0E: return "float64";
+    default: return "unknown";
+  }
+}
+
+std::string hex2(int v) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "0x%02X", v & 0xFF);
+  return buf;
+}
+
 std::string shape_string(const std::vector<int64_t>& dims) {
   std::string s;
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -139,10 +144,8 @@ std::string shape_string(const std::vector<int64_t>& dims) {
   return s;
 }
 
-}  // namespace
-
-at::Tensor read_idx(const std::string& path) {
-  Source src(path);
+/// Reads and checks an IDX header: the dimensions and their product in bytes.
+std::vector<int64_t> read_idx_header(idx_detail::Source& src, const std::string& path, uint64_t& total) {
 
   unsigned char head[4];
   const size_t got_head = src.read(head, 4);
@@ -166,7 +169,7 @@ at::Tensor read_idx(const std::string& path) {
                dim_bytes.size(), " bytes, only ", got_dims, " follow)");
 
   std::vector<int64_t> dims(static_cast<size_t>(ndims));
-  uint64_t total = 1;
+  total = 1;
   for (int i = 0; i < ndims; ++i) {
     const unsigned char* b = &dim_bytes[static_cast<size_t>(4 * i)];
     const uint64_t d = (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) |
@@ -182,6 +185,15 @@ at::Tensor read_idx(const std::string& path) {
                  " = more than ", kMaxPayloadBytes, " bytes; the header is corrupt");
     total *= d;
   }
+  return dims;
+}
+
+}  // namespace
+
+at::Tensor read_idx(const std::string& path) {
+  idx_detail::Source src(path);
+  uint64_t total = 0;
+  const std::vector<int64_t> dims = read_idx_header(src, path, total);
   const std::string shape = shape_string(dims);
 
   at::Tensor out;
@@ -233,6 +245,44 @@ at::Tensor read_idx(const std::string& path) {
   CONTRA_CHECK(trailing == 0, path, ": header says ", shape, " = ", total, " bytes but ",
                trailing > (size_t{1} << 20) ? "more than 1 MiB" : std::to_string(trailing),
                " extra bytes follow; the file is corrupt or not an IDX file");
+  return out;
+}
+
+}  // namespace contra::data
+
+namespace contra::data {
+
+struct IdxStream::Impl {
+  explicit Impl(const std::string& p) : path(p), src(p) {}
+  std::string path;
+  idx_detail::Source src;
+  std::vector<int64_t> dims;
+  int64_t item_bytes = 1, read = 0;
+};
+
+IdxStream::IdxStream(const std::string& path) : impl_(std::make_unique<Impl>(path)) {
+  uint64_t total = 0;
+  impl_->dims = read_idx_header(impl_->src, path, total);
+  for (size_t i = 1; i < impl_->dims.size(); ++i) impl_->item_bytes *= impl_->dims[i];
+}
+
+IdxStream::~IdxStream() = default;
+
+const std::vector<int64_t>& IdxStream::dims() const { return impl_->dims; }
+
+int64_t IdxStream::size() const { return impl_->dims[0]; }
+
+at::Tensor IdxStream::next(int64_t max_items) {
+  const int64_t n = std::min(max_items, size() - impl_->read);
+  if (n <= 0) return at::Tensor();
+  std::vector<int64_t> shape = impl_->dims;
+  shape[0] = n;
+  auto out = torch::empty(shape, torch::kUInt8);
+  const size_t want = size_t(n * impl_->item_bytes);
+  const size_t got = impl_->src.read(out.data_ptr<uint8_t>(), want);
+  CONTRA_CHECK(got == want, impl_->path, ": truncated: header says ", size(), " items but the data ends at item ",
+               impl_->read + int64_t(got) / impl_->item_bytes);
+  impl_->read += n;
   return out;
 }
 

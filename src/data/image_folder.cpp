@@ -260,13 +260,30 @@ void load_one(const std::string& path, int channels, int size, uint8_t* dst) {
 
 }  // namespace
 
-ImageDataset load_image_folder(const std::string& root, const ImageFolderOptions& options) {
-  CONTRA_CHECK(options.size >= 1 && options.size <= 4096, "image folder: size must be in 1..4096, got ",
-               options.size);
-  CONTRA_CHECK(options.channels == 1 || options.channels == 3,
-               "image folder: channels must be 1 or 3, got ", options.channels);
-  CONTRA_CHECK(options.limit >= 0, "image folder: limit must be >= 0, got ", options.limit);
+namespace {
 
+void check_image_options(int64_t channels, int64_t size) {
+  CONTRA_CHECK(size >= 1 && size <= 4096, "image folder: size must be in 1..4096, got ", size);
+  CONTRA_CHECK(channels == 1 || channels == 3, "image folder: channels must be 1 or 3, got ", channels);
+}
+
+/// The image files directly in `dir`, sorted.
+std::vector<fs::path> images_in(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> found;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!hidden(it->path()) && is_image_name(it->path()) && it->is_regular_file(ec)) {
+      found.push_back(it->path());
+    }
+  }
+  CONTRA_CHECK(!ec, dir.string(), ": cannot list: ", ec.message());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace
+
+ImageFolderListing list_image_folder(const std::string& root, bool allow_flat) {
   std::error_code ec;
   CONTRA_CHECK(fs::exists(root, ec), root, ": image folder not found");
   CONTRA_CHECK(fs::is_directory(root, ec), root, ": not a directory (expected root/<class>/<image>)");
@@ -276,45 +293,57 @@ ImageDataset load_image_folder(const std::string& root, const ImageFolderOptions
     if (!hidden(it->path()) && it->is_directory(ec)) class_dirs.push_back(it->path());
   }
   CONTRA_CHECK(!ec, root, ": cannot list: ", ec.message());
+  ImageFolderListing out;
+  if (class_dirs.empty() && allow_flat) {
+    for (const auto& p : images_in(root)) out.files.emplace_back(p.string(), -1);
+    CONTRA_CHECK(!out.files.empty(), root,
+                 ": no images (expected .png, .jpg, .jpeg or .bmp files, or class folders of them)");
+    return out;
+  }
   CONTRA_CHECK(!class_dirs.empty(), root,
                ": no class folders (expected root/<class>/<image>.{png,jpg,jpeg,bmp})");
   std::sort(class_dirs.begin(), class_dirs.end());
-
-  ImageDataset ds;
-  std::vector<std::pair<std::string, int64_t>> files;
   for (size_t k = 0; k < class_dirs.size(); ++k) {
-    ds.class_names.push_back(class_dirs[k].filename().string());
-    std::vector<fs::path> found;
-    for (fs::directory_iterator it(class_dirs[k], ec), end; !ec && it != end; it.increment(ec)) {
-      if (!hidden(it->path()) && is_image_name(it->path()) && it->is_regular_file(ec)) {
-        found.push_back(it->path());
-      }
-    }
-    CONTRA_CHECK(!ec, class_dirs[k].string(), ": cannot list: ", ec.message());
-    std::sort(found.begin(), found.end());
-    for (const auto& p : found) files.emplace_back(p.string(), static_cast<int64_t>(k));
+    out.class_names.push_back(class_dirs[k].filename().string());
+    for (const auto& p : images_in(class_dirs[k])) out.files.emplace_back(p.string(), static_cast<int64_t>(k));
   }
-  CONTRA_CHECK(!files.empty(), root, ": no images in its ", class_dirs.size(),
+  CONTRA_CHECK(!out.files.empty(), root, ": no images in its ", class_dirs.size(),
                " class folder(s) (expected .png, .jpg, .jpeg or .bmp files)");
-  if (options.limit > 0 && static_cast<size_t>(options.limit) < files.size()) {
-    files.resize(static_cast<size_t>(options.limit));
-  }
+  return out;
+}
 
-  const int64_t n = static_cast<int64_t>(files.size());
-  const int64_t c = options.channels, s = options.size;
-  ds.images = torch::empty({n, c, s, s}, torch::kUInt8);
-  ds.labels = torch::empty({n}, torch::kInt64);
-  uint8_t* img = ds.images.data_ptr<uint8_t>();
-  int64_t* lab = ds.labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i) lab[i] = files[static_cast<size_t>(i)].second;
-
+at::Tensor load_images(const std::vector<std::string>& paths, int64_t channels, int64_t size) {
+  check_image_options(channels, size);
+  const int64_t n = static_cast<int64_t>(paths.size()), c = channels, s = size;
+  auto images = torch::empty({n, c, s, s}, torch::kUInt8);
+  uint8_t* img = images.data_ptr<uint8_t>();
   // Decoding is independent per file; at::parallel_for rethrows the first worker exception.
   at::parallel_for(0, n, 8, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      load_one(files[static_cast<size_t>(i)].first, static_cast<int>(c), static_cast<int>(s),
-               img + i * c * s * s);
+      load_one(paths[static_cast<size_t>(i)], static_cast<int>(c), static_cast<int>(s), img + i * c * s * s);
     }
   });
+  return images;
+}
+
+ImageDataset load_image_folder(const std::string& root, const ImageFolderOptions& options) {
+  check_image_options(options.channels, options.size);
+  CONTRA_CHECK(options.limit >= 0, "image folder: limit must be >= 0, got ", options.limit);
+  ImageFolderListing listing = list_image_folder(root, /*allow_flat=*/false);
+  auto& files = listing.files;
+  if (options.limit > 0 && static_cast<size_t>(options.limit) < files.size()) {
+    files.resize(static_cast<size_t>(options.limit));
+  }
+  ImageDataset ds;
+  ds.class_names = std::move(listing.class_names);
+  const int64_t n = static_cast<int64_t>(files.size());
+  ds.labels = torch::empty({n}, torch::kInt64);
+  std::vector<std::string> paths;
+  for (int64_t i = 0; i < n; ++i) {
+    ds.labels.data_ptr<int64_t>()[i] = files[static_cast<size_t>(i)].second;
+    paths.push_back(files[static_cast<size_t>(i)].first);
+  }
+  ds.images = load_images(paths, options.channels, options.size);
   return ds;
 }
 

@@ -112,6 +112,10 @@ torch::Tensor MoCoImpl::features(const torch::Tensor& images) {
   return encode_features(encoder, images, embed_options());
 }
 
+torch::Tensor MoCoImpl::head_embeddings_of(const torch::Tensor& images) {
+  return methods::embed_view(encoder, head, images, embed_options());
+}
+
 std::vector<torch::Tensor> MoCoImpl::trainable_parameters() {
   auto p = encoder.module->parameters();
   for (auto& t : head->parameters()) p.push_back(t);

@@ -70,8 +70,7 @@ class ImageTask : public Task {
 
   std::shared_ptr<methods::Method> make_method() override {
     // Fashion-MNIST is grayscale; an image folder is read with data.channels.
-    const int64_t channels = run_.dataset == data::DatasetKind::kFashionMNIST ? 1 : cfg_.data.channels;
-    auto method = run::make_method(cfg_, channels);
+    auto method = run::make_method(cfg_, image_shape().first);
     const auto& objective = method->objective();
     objective_uses_labels_ = objective.kind() == methods::TwoViewLoss::kSupCon ||
                              (objective.kind() == methods::TwoViewLoss::kTriplet &&
@@ -90,6 +89,22 @@ class ImageTask : public Task {
                                                      .prefetch(cfg_.data.prefetch)
                                                      .rank(run_.rank)
                                                      .world_size(run_.world_size));
+  }
+
+  data::Batch eval_inputs(const at::Tensor& images, const std::vector<std::string>& texts) const override {
+    CONTRA_CHECK(texts.empty(), "this run's encoder takes images, not text");
+    const auto [c, s] = image_shape();
+    CONTRA_CHECK(images.dim() == 4 && images.size(1) == c && images.size(2) == s && images.size(3) == s,
+                 "this run's encoder takes images [N, ", c, ", ", s, ", ", s, "], got ", images.sizes());
+    data::Batch b;
+    b.view1 = augment::normalize_images(images, cfg_.augment.mean, cfg_.augment.std);
+    return b;
+  }
+
+  std::pair<int64_t, int64_t> image_shape() const override {
+    // Fashion-MNIST is 28x28 grayscale; an image folder is read with data.channels, data.image_size.
+    if (run_.dataset == data::DatasetKind::kFashionMNIST) return {1, 28};
+    return {cfg_.data.channels, cfg_.data.image_size};
   }
 
   EvalResult evaluate(methods::Method& method) override {
@@ -172,12 +187,7 @@ class ImageTask : public Task {
   /// Frozen-encoder features of all images, normalised as the views are.
   torch::Tensor features(methods::Method& method, const data::ImageDataset& d) const {
     return embed_all(method, d.size(), cfg_.eval.batch_size,
-                     [&](int64_t i, int64_t j) {
-                       data::Batch b;
-                       b.view1 = augment::normalize_images(d.images.slice(0, i, j), cfg_.augment.mean,
-                                                           cfg_.augment.std);
-                       return b;
-                     },
+                     [&](int64_t i, int64_t j) { return eval_inputs(d.images.slice(0, i, j), {}); },
                      run_.device);
   }
 

@@ -88,6 +88,15 @@ class TextTask : public Task {
                                               augment::TextAugmenter(augment_, synonyms), options);
   }
 
+  data::Batch eval_inputs(const at::Tensor& images, const std::vector<std::string>& texts) const override {
+    CONTRA_CHECK(!images.defined(), "this run's encoder takes text, not images");
+    data::Batch b;
+    b.text1 = tokenizer().encode_batch(texts, cfg_.text.max_len);
+    return b;
+  }
+
+  std::pair<int64_t, int64_t> image_shape() const override { return {0, 0}; }
+
   EvalResult evaluate(methods::Method& method) override;
 
   nlohmann::json describe() const override {
@@ -134,11 +143,7 @@ class TextTask : public Task {
   torch::Tensor features(methods::Method& method, const std::vector<std::string>& texts) const {
     return embed_all(method, int64_t(texts.size()), cfg_.eval.batch_size,
                      [&](int64_t i, int64_t j) {
-                       data::Batch b;
-                       b.text1 = tokenizer().encode_batch(
-                           std::vector<std::string>(texts.begin() + i, texts.begin() + j),
-                           cfg_.text.max_len);
-                       return b;
+                       return eval_inputs({}, std::vector<std::string>(texts.begin() + i, texts.begin() + j));
                      },
                      run_.device);
   }

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,21 @@ std::vector<std::string> read_corpus(const std::string& path);
 /// lines are skipped. Throws contra::Error "<file>:<line>: ..." for a wrong column count, an
 /// empty column or invalid UTF-8, and for a file without pairs.
 std::vector<TextPair> read_pairs(const std::string& path);
+
+/// A corpus (pairs_column 0) or one column (1, 2 or 3) of a pairs file, read line by line so
+/// that memory does not grow with the file, with read_corpus's and read_pairs's checks.
+class TextLineReader {
+ public:
+  TextLineReader(const std::string& path, int pairs_column = 0);
+  ~TextLineReader();
+  /// The next text and its 1-based line number; false at the end (a file without any text
+  /// throws there).
+  bool next(std::string& text, int64_t& line_number);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// Word splitting lives in core/ (augmentations use it too); named here for the readers' users.
 using contra::join_words;

@@ -52,6 +52,9 @@ class Method : public torch::nn::Module {
   /// Frozen-encoder features of the batch's first input (view1 or text1), for evaluation:
   /// [B, encoder dim].
   virtual torch::Tensor features(const data::Batch& inputs) = 0;
+  /// Projection-head embeddings of the batch's first input (the space the loss compares), for
+  /// users who embed with the head: [B, head dim].
+  virtual torch::Tensor head_embeddings(const data::Batch& inputs) = 0;
   /// The parameters the optimizer updates (default: all of them).
   virtual std::vector<torch::Tensor> trainable_parameters() { return parameters(); }
   /// Called after each optimizer step with the steps done, the run's length and that step's
@@ -89,6 +92,8 @@ class TwoViewMethod : public Method {
                                             const torch::Tensor& labels) = 0;
   /// Frozen-encoder features for evaluation: [B, C, H, W] -> [B, encoder dim].
   virtual torch::Tensor features(const torch::Tensor& images) = 0;
+  /// Projection-head embeddings of images: [B, C, H, W] -> [B, head dim].
+  virtual torch::Tensor head_embeddings_of(const torch::Tensor& images) = 0;
   /// Called after each optimizer step with the steps done and the run's length (momentum
   /// updates, queues). Default: nothing.
   virtual void after_step(int64_t /*step*/, int64_t /*total_steps*/) {}
@@ -98,6 +103,7 @@ class TwoViewMethod : public Method {
 
   losses::ContrastiveOutput forward(const data::Batch& batch) final;
   torch::Tensor features(const data::Batch& inputs) final;
+  torch::Tensor head_embeddings(const data::Batch& inputs) final { return head_embeddings_of(inputs.view1); }
   /// The controller's update (when enabled), then after_step(step, total_steps).
   void after_step(int64_t step, int64_t total_steps, const losses::ContrastiveOutput& out) final;
   /// method_metrics(), and hard_beta (the beta the next step uses) for hard-negative objectives.

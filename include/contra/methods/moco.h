@@ -48,6 +48,8 @@ class MoCoImpl : public TwoViewMethod {
   losses::ContrastiveOutput forward(const torch::Tensor& view1, const torch::Tensor& view2,
                                     const torch::Tensor& labels = {}) override;
   torch::Tensor features(const torch::Tensor& images) override;
+  /// The query encoder's and head's embeddings.
+  torch::Tensor head_embeddings_of(const torch::Tensor& images) override;
   /// The encoder's and head's parameters (not the momentum copy's).
   std::vector<torch::Tensor> trainable_parameters() override;
   /// Momentum update of the key networks, then the last forward's keys enter the queue.

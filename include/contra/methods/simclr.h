@@ -40,6 +40,7 @@ class SimCLRImpl : public TwoViewMethod {
                                     const torch::Tensor& labels = {}) override;
   /// Frozen-encoder features for evaluation: [B, C, H, W] -> [B, encoder dim].
   torch::Tensor features(const torch::Tensor& images) override;
+  torch::Tensor head_embeddings_of(const torch::Tensor& images) override { return embed_view(images); }
   /// Projection-head embeddings of one view, chunked as in training: [B, C, H, W] -> [B, dim].
   torch::Tensor embed_view(const torch::Tensor& view);
   TwoViewLossOptions& objective() override { return options.loss(); }

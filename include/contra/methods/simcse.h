@@ -55,6 +55,8 @@ class SimCSEImpl : public Method {
   losses::ContrastiveOutput forward(const data::Batch& batch) override;
   /// Encoder features of inputs.text1 (see features(TokenBatch)).
   torch::Tensor features(const data::Batch& inputs) override;
+  /// Projection-head embeddings of inputs.text1.
+  torch::Tensor head_embeddings(const data::Batch& inputs) override { return embed(inputs.text1); }
   /// Unsupervised: two views of the same B texts -> the loss over in-batch negatives.
   losses::ContrastiveOutput forward(const data::TokenBatch& view1, const data::TokenBatch& view2);
   /// Supervised: B anchors, their positives and, when negative.size() > 0, one hard negative

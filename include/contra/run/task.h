@@ -30,6 +30,11 @@ class Task {
   virtual std::shared_ptr<methods::Method> make_method() = 0;
   /// This process's batches of the training data, from global batch 0.
   virtual std::unique_ptr<data::BatchSource> make_source() = 0;
+  /// Raw items as the method's evaluation input, the batch's first input (images [N, C, S, S]
+  /// uint8 normalised as the views are; texts tokenized).
+  virtual data::Batch eval_inputs(const at::Tensor& images, const std::vector<std::string>& texts) const = 0;
+  /// The images the encoder takes: channels and side (text tasks: 0, 0).
+  virtual std::pair<int64_t, int64_t> image_shape() const = 0;
   /// Evaluates `method` (frozen encoder, eval mode) on the evaluation split.
   virtual EvalResult evaluate(methods::Method& method) = 0;
   /// summary.json fields that describe the data (train_images; train_examples, tokenizer, ...).
