@@ -2,11 +2,13 @@
 # Installs the Debian packages contra needs. Idempotent: does nothing when all are present.
 # Usage: scripts/install-deps.sh [--with-peer]   (--with-peer adds the Python reference peer)
 set -euo pipefail
+# libfaiss-dev: the search indexes (index/); python3-numpy: the tests that check .npy files with numpy.
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      dataset-fashion-mnist wordnet-base libsentencepiece-dev)
+      dataset-fashion-mnist wordnet-base libsentencepiece-dev
+      libfaiss-dev python3-numpy)
 if [ "${1:-}" = "--with-peer" ]; then pkgs+=(python3-torch python3-torchvision); fi
 missing=()
 for p in "${pkgs[@]}"; do

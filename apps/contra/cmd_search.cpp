@@ -1,0 +1,148 @@
+// contra search --index DIR --query-embeddings Q.npy [-k 10] [--json] [--exact]
+//               [--ef-search N] [--nprobe N]
+// The query source (here a .npy file) is parsed apart from the search and the printing
+// (search_and_print), so other sources of query embeddings can reuse them.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "contra/core/error.h"
+#include "contra/core/runtime.h"
+#include "contra/index/exact.h"
+#include "contra/index/faiss_index.h"
+#include "contra/index/npy.h"
+
+namespace contra::app {
+
+namespace {
+
+/// The items file's rows (one JSON object per embeddings row), checked against the index.
+std::vector<nlohmann::json> search_read_items(const std::string& path, int64_t count) {
+  std::ifstream in(path);
+  CONTRA_CHECK(in.is_open(), "cannot read the index's items file ", path,
+               " (moved? rebuild the index, or put it back)");
+  std::vector<nlohmann::json> items;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(path + " line " + std::to_string(items.size() + 1) + " is not JSON: " + e.what());
+    }
+    CONTRA_CHECK(j.is_object(), path, " line ", items.size() + 1, " is not a JSON object");
+    items.push_back(std::move(j));
+  }
+  CONTRA_CHECK(int64_t(items.size()) == count, path, " has ", items.size(),
+               " items, the index has ", count, " vectors");
+  return items;
+}
+
+/// One item field as text: strings as they are, other values as JSON.
+std::string search_field_text(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+void search_print_text(const index::SearchResult& r, const std::vector<nlohmann::json>& items) {
+  const auto scores = r.scores.accessor<float, 2>();
+  const auto ids = r.ids.accessor<int64_t, 2>();
+  for (int64_t q = 0; q < r.ids.size(0); ++q) {
+    std::printf("query %lld\n", (long long)q);
+    for (int64_t j = 0; j < r.ids.size(1); ++j) {
+      const int64_t row = ids[q][j];
+      if (row < 0) continue;  // fewer hits than k (approximate indexes)
+      std::printf("  %3lld  %8lld  %.6f", (long long)(j + 1), (long long)row, scores[q][j]);
+      if (!items.empty()) {
+        for (const char* key : {"id", "path", "label"}) {
+          const auto& item = items[size_t(row)];
+          if (item.contains(key) && !item[key].is_null())
+            std::printf("  %s=%s", key, search_field_text(item[key]).c_str());
+        }
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+void search_print_json(const index::SearchResult& r, const std::vector<nlohmann::json>& items) {
+  const auto scores = r.scores.accessor<float, 2>();
+  const auto ids = r.ids.accessor<int64_t, 2>();
+  for (int64_t q = 0; q < r.ids.size(0); ++q) {
+    nlohmann::json results = nlohmann::json::array();
+    for (int64_t j = 0; j < r.ids.size(1); ++j) {
+      const int64_t row = ids[q][j];
+      if (row < 0) continue;
+      nlohmann::json hit = {{"rank", j + 1}, {"index", row}, {"score", double(scores[q][j])}};
+      if (!items.empty())
+        for (const char* key : {"id", "path", "label"}) {
+          const auto& item = items[size_t(row)];
+          if (item.contains(key)) hit[key] = item[key];
+        }
+      results.push_back(std::move(hit));
+    }
+    const nlohmann::json line = {{"query", q}, {"results", std::move(results)}};
+    std::printf("%s\n", line.dump().c_str());
+  }
+}
+
+}  // namespace
+
+void search_and_print(const SearchRequest& req, const at::Tensor& queries) {
+  CONTRA_CHECK(req.k >= 1, "-k must be at least 1, got ", req.k);
+  auto idx = index::FaissIndex::load(req.index_dir);
+  const auto& info = idx.info();
+  CONTRA_CHECK(queries.size(1) == info.dim, "index built on dimension ", info.dim,
+               ", queries have dimension ", queries.size(1));
+  index::SearchResult r;
+  if (req.exact) {
+    CONTRA_CHECK(!info.embeddings.empty() && std::filesystem::is_regular_file(info.embeddings),
+                 "--exact searches the index's source embeddings file ",
+                 info.embeddings.empty() ? std::string("(none recorded)") : info.embeddings,
+                 ", which is missing");
+    const auto rows = index::npy_shape(info.embeddings).first;
+    CONTRA_CHECK(rows == info.count, info.embeddings, " now has ", rows,
+                 " rows; the index was built on ", info.count, " (rebuild the index)");
+    r = index::exact_search_npy(info.embeddings, queries, req.k, info.options.metric);
+  } else {
+    r = idx.search(queries, req.k, {req.ef_search, req.nprobe});
+  }
+  std::vector<nlohmann::json> items;
+  if (!info.ids.empty()) items = search_read_items(info.ids, info.count);
+  if (req.json)
+    search_print_json(r, items);
+  else
+    search_print_text(r, items);
+}
+
+Action add_search(CLI::App& app) {
+  auto* cmd = app.add_subcommand("search", "search an index for the nearest neighbours of query embeddings");
+  auto req = std::make_shared<SearchRequest>();
+  auto query_file = std::make_shared<std::string>();
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("--index", req->index_dir, "index folder written by contra index")->required();
+  cmd->add_option("--query-embeddings", *query_file, "queries: float32 [Q, d] .npy file")->required();
+  cmd->add_option("-k,--top-k", req->k, "results per query (default 10)");
+  cmd->add_flag("--json", req->json, "one JSON object per query (JSON lines)");
+  cmd->add_flag("--exact", req->exact,
+                "exact search over the index's source embeddings (LibTorch), not FAISS");
+  cmd->add_option("--ef-search", req->ef_search, "hnsw: candidate list for this search");
+  cmd->add_option("--nprobe", req->nprobe, "ivf: cells visited for this search");
+  cmd->add_option("--threads", *threads, "threads (0 = all cores)");
+  return [=]() {
+    CONTRA_CHECK(req->k >= 1, "-k must be at least 1, got ", req->k);
+    CONTRA_CHECK(req->ef_search >= 0 && req->nprobe >= 0,
+                 "--ef-search and --nprobe must be at least 1");
+    set_threads(*threads);
+    index::set_faiss_threads(*threads);
+    search_and_print(*req, index::read_npy(*query_file));
+    return 0;
+  };
+}
+
+}  // namespace contra::app
