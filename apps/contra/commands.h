@@ -24,12 +24,9 @@ Action add_train(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_doctor(CLI::App& app);
 Action add_tokenizer(CLI::App& app);
-<<<<<<< HEAD
 Action add_embed(CLI::App& app);
-=======
 Action add_index(CLI::App& app);
 Action add_search(CLI::App& app);
->>>>>>> search
 
 /// The evaluation's figures: kNN and linear probe (images) or gloss retrieval (text), then the
 /// baselines measured beside them.
