@@ -53,8 +53,15 @@ std::vector<std::string> library_candidates() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) out.push_back((exe.parent_path() / "libcontra_spm.so").string());
+#ifdef CONTRA_SPM_INSTALLED_LIBDIR
+  // An installed contra under any prefix: PREFIX/bin/contra and PREFIX/<libdir>/libcontra_spm.so.
+  if (!ec) out.push_back((exe.parent_path().parent_path() / CONTRA_SPM_INSTALLED_LIBDIR / "libcontra_spm.so").string());
+#endif
 #ifdef CONTRA_SPM_LIBRARY_PATH
-  out.push_back(CONTRA_SPM_LIBRARY_PATH);
+  out.push_back(CONTRA_SPM_LIBRARY_PATH);  // the build tree
+#endif
+#ifdef CONTRA_SPM_INSTALLED_PATH
+  out.push_back(CONTRA_SPM_INSTALLED_PATH);  // where cmake --install puts it (default prefix)
 #endif
   return out;
 }
