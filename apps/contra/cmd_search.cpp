@@ -16,6 +16,7 @@
 #include "contra/index/exact.h"
 #include "contra/index/faiss_index.h"
 #include "contra/index/npy.h"
+#include "contra/run/encoder.h"
 
 namespace contra::app {
 
@@ -91,6 +92,37 @@ void search_print_json(const index::SearchResult& r, const std::vector<nlohmann:
   }
 }
 
+/// The embeddings' metadata written by contra embed (FILE.json beside FILE.npy), or null.
+nlohmann::json search_embed_metadata(const std::string& embeddings) {
+  if (embeddings.size() < 4) return nullptr;
+  const std::string path = embeddings.substr(0, embeddings.size() - 4) + ".json";
+  std::ifstream in(path);
+  if (!in.is_open()) return nullptr;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return nullptr;
+  }
+}
+
+/// Query images or texts embedded by a run's encoder: `run`, or the one that embedded the
+/// index's items (recorded by contra embed), with the same output (encoder or head).
+at::Tensor search_embed_queries(const std::string& index_dir, std::string run,
+                                const std::vector<std::string>& images, const std::vector<std::string>& texts) {
+  const auto info = index::FaissIndex::load(index_dir).info();
+  const auto meta = search_embed_metadata(info.embeddings);
+  bool head = false;
+  if (meta.is_object() && meta.contains("output")) head = meta["output"] == "head";
+  if (run.empty()) {
+    CONTRA_CHECK(meta.is_object() && meta.contains("run"), "--query-image and --query-text need --run DIR: the index's "
+                 "embeddings (", info.embeddings, ") do not record the run that made them");
+    run = meta["run"].get<std::string>();
+  }
+  const Encoder encoder = Encoder::load(run, EncoderOptions().head(head));
+  if (!images.empty()) return encoder.embed_images(encoder.read_images(images));
+  return encoder.embed_texts(texts);
+}
+
 }  // namespace
 
 void search_and_print(const SearchRequest& req, const at::Tensor& queries) {
@@ -124,9 +156,19 @@ Action add_search(CLI::App& app) {
   auto* cmd = app.add_subcommand("search", "search an index for the nearest neighbours of query embeddings");
   auto req = std::make_shared<SearchRequest>();
   auto query_file = std::make_shared<std::string>();
+  auto query_images = std::make_shared<std::vector<std::string>>();
+  auto query_texts = std::make_shared<std::vector<std::string>>();
+  auto run = std::make_shared<std::string>();
   auto threads = std::make_shared<int>(0);
   cmd->add_option("--index", req->index_dir, "index folder written by contra index")->required();
-  cmd->add_option("--query-embeddings", *query_file, "queries: float32 [Q, d] .npy file")->required();
+  auto* by_file = cmd->add_option("--query-embeddings", *query_file, "queries: float32 [Q, d] .npy file");
+  auto* by_image = cmd->add_option("--query-image", *query_images, "query image file(s), embedded by the run");
+  auto* by_text = cmd->add_option("--query-text", *query_texts, "query text(s), embedded by the run");
+  by_file->excludes(by_image)->excludes(by_text);
+  by_image->excludes(by_text);
+  cmd->add_option("--run", *run,
+                  "run whose encoder embeds --query-image / --query-text (default: the run that embedded "
+                  "the index's items)");
   cmd->add_option("-k,--top-k", req->k, "results per query (default 10)");
   cmd->add_flag("--json", req->json, "one JSON object per query (JSON lines)");
   cmd->add_flag("--exact", req->exact,
@@ -140,7 +182,12 @@ Action add_search(CLI::App& app) {
                  "--ef-search and --nprobe must be at least 1");
     set_threads(*threads);
     index::set_faiss_threads(*threads);
-    search_and_print(*req, index::read_npy(*query_file));
+    CONTRA_CHECK(!query_file->empty() || !query_images->empty() || !query_texts->empty(),
+                 "give the queries: --query-embeddings FILE.npy, --query-image FILE or --query-text TEXT");
+    const at::Tensor queries = !query_file->empty()
+                                   ? index::read_npy(*query_file)
+                                   : search_embed_queries(req->index_dir, *run, *query_images, *query_texts);
+    search_and_print(*req, queries);
     return 0;
   };
 }

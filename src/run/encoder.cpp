@@ -50,7 +50,7 @@ Encoder Encoder::load(const std::string& run_dir, const EncoderOptions& options)
   auto impl = std::make_shared<Impl>();
   impl->run = run::resolve(cfg);
   impl->options = options;
-  impl->dir = run_dir;
+  impl->dir = std::filesystem::absolute(run_dir).lexically_normal().string();
   impl->batch = options.batch_size() > 0 ? options.batch_size() : cfg.eval.batch_size;
   set_threads(int(cfg.threads));
   config::with_config_keys([&] {
