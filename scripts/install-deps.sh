@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages contra needs. Idempotent: does nothing when all are present.
-# Usage: scripts/install-deps.sh [--with-peer]   (--with-peer adds the Python reference peer)
+# Usage: scripts/install-deps.sh [--with-peer]   (--with-peer: the Python reference peer's
+# packages, now always installed; kept so existing calls work)
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      dataset-fashion-mnist wordnet-base libsentencepiece-dev)
-if [ "${1:-}" = "--with-peer" ]; then pkgs+=(python3-torch python3-torchvision); fi
+      dataset-fashion-mnist wordnet-base libsentencepiece-dev
+      python3-torch python3-torchvision)  # the Export.* tests check against stock PyTorch
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

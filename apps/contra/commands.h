@@ -18,6 +18,7 @@ Action add_train(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_doctor(CLI::App& app);
 Action add_tokenizer(CLI::App& app);
+Action add_export(CLI::App& app);
 
 /// The evaluation's figures: kNN and linear probe (images) or gloss retrieval (text), then the
 /// baselines measured beside them.
