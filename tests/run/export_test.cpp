@@ -105,16 +105,16 @@ void export_test_round_trip(const std::string& name, const std::string& sets) {
   ASSERT_TRUE(contra::test_support::python_with_torchvision());
   const std::string dir = temp_dir(name);
   auto trained = run_cli("train " + export_test_config() + " --out " + dir + sets +
-                         " --set train.max_steps=3 --set train.batch_size=32 --set data.limit=256"
+                         " --set train.max_steps=2 --set train.batch_size=16 --set data.limit=128"
                          " --set eval.enabled=false --set threads=2 --set train.log_every=1");
   ASSERT_EQ(trained.code, 0) << trained.output;
   const std::string weights = dir + "/encoder.pt";
   auto exported = run_cli("export --run " + dir + " --format pytorch --out " + weights);
   ASSERT_EQ(exported.code, 0) << exported.output;
-  EXPECT_NE(exported.output.find("exported step 3"), std::string::npos) << exported.output;
+  EXPECT_NE(exported.output.find("exported step 2"), std::string::npos) << exported.output;
 
   const auto meta = nlohmann::json::parse(contra::test_support::slurp(dir + "/encoder.json"));
-  EXPECT_EQ(meta["step"], 3);
+  EXPECT_EQ(meta["step"], 2);
   EXPECT_EQ(meta["in_channels"], 1);
   EXPECT_EQ(meta["image_size"], 28);
 
