@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -271,10 +272,16 @@ class StateDictUnpickler {
   /// What calling `callable(*args)` makes, for the callables a state dict pickles.
   PickleRef reduce(const PickleValue& callable, const PickleValue& args) {
     const std::string& name = callable.s;
+    if (callable.kind != PickleValue::Kind::kGlobal || args.kind != PickleValue::Kind::kTuple)
+      damaged("a call that is not a class or function with arguments");
+    auto first = [&]() {
+      if (args.items.empty()) damaged(name + " without arguments");
+      return args.items[0];
+    };
     if (name == "collections.OrderedDict") return pickle_value(PickleValue::Kind::kDict);
-    if (name == "torch.jit._pickle.restore_type_tag") return args.items.at(0);
+    if (name == "torch.jit._pickle.restore_type_tag") return first();
     if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state")
-      return args.items.at(0);
+      return first();
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       const PickleValue& store = arg(args, 0);
       if (store.kind != PickleValue::Kind::kStorage) damaged("a tensor without storage");
@@ -285,7 +292,10 @@ class StateDictUnpickler {
       for (size_t k = 0; k < sizes.size(); ++k) {
         if (sizes[k] < 0 || strides[k] < 0) damaged("a negative tensor size or stride");
         if (sizes[k] == 0) last = -1;
-        if (last >= 0) last += (sizes[k] - 1) * strides[k];
+        if (last < 0 || sizes[k] <= 1 || strides[k] == 0) continue;
+        if (sizes[k] - 1 > (std::numeric_limits<int64_t>::max() - last) / strides[k])
+          damaged("a tensor reaches past its storage");
+        last += (sizes[k] - 1) * strides[k];
       }
       if (offset < 0 || (last >= 0 && last >= store.tensor.numel()))
         damaged("a tensor reaches past its storage");
