@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages contra needs. Idempotent: does nothing when all are present.
-# Usage: scripts/install-deps.sh [--with-peer]   (--with-peer adds the Python reference peer)
+# Usage: scripts/install-deps.sh [--with-peer]   (--with-peer: the Python reference peer's
+# packages, now always installed; kept so existing calls work)
 set -euo pipefail
 # libfaiss-dev: the search indexes (index/); python3-numpy: the tests that check .npy files with numpy.
 pkgs=(build-essential cmake ninja-build ccache pkg-config
@@ -8,8 +9,8 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       dataset-fashion-mnist wordnet-base libsentencepiece-dev
-      libfaiss-dev python3-numpy)
-if [ "${1:-}" = "--with-peer" ]; then pkgs+=(python3-torch python3-torchvision); fi
+      libfaiss-dev python3-numpy
+      python3-torch python3-torchvision)  # interop tests check against numpy and stock PyTorch
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

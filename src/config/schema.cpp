@@ -231,6 +231,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("model.head_batch_norm", REF(model.head_batch_norm), "batch norm in the projection head"));
   f.push_back(number<int64_t>("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view"));
   f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
+  f.push_back(text("model.init_from", REF(model.init_from), {}, "PyTorch state dict file (torch.save(model.state_dict()), torchvision names) the image encoder starts from; empty = random"));
 
   f.push_back(text("text.wordnet_dir", REF(text.wordnet_dir), {}, "WordNet database folder (data.* and index.* files)"));
   f.push_back(text("text.tokenizer_model", REF(text.tokenizer_model), {}, "SentencePiece model file; empty = train one into the run folder"));
@@ -431,6 +432,8 @@ void validate(const RunConfig& c) {
   CONTRA_CHECK(std::find(method.losses.begin(), method.losses.end(), c.loss.name) != method.losses.end(),
                "loss.name '", c.loss.name, "' does not go with method ", c.method, "; valid: ",
                join_names(method.losses));
+  CONTRA_CHECK(!text_method || c.model.init_from.empty(), "model.init_from applies to image "
+               "encoders; method ", c.method, " trains a text encoder");
   if (text_method) {
     CONTRA_CHECK(c.text_model.width % c.text_model.heads == 0, "text_model.heads (",
                  c.text_model.heads, ") must divide text_model.width (", c.text_model.width, ")");

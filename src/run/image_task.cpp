@@ -2,6 +2,7 @@
 // linear-probe evaluation of the frozen encoder.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
 #include "contra/eval/retrieval.h"
+#include "contra/run/export.h"
 #include "contra/run/task.h"
 
 namespace contra::run {
@@ -71,6 +73,7 @@ class ImageTask : public Task {
   std::shared_ptr<methods::Method> make_method() override {
     // Fashion-MNIST is grayscale; an image folder is read with data.channels.
     auto method = run::make_method(cfg_, image_shape().first);
+    if (!cfg_.model.init_from.empty()) start_from_file(*method);
     const auto& objective = method->objective();
     objective_uses_labels_ = objective.kind() == methods::TwoViewLoss::kSupCon ||
                              (objective.kind() == methods::TwoViewLoss::kTriplet &&
@@ -191,10 +194,22 @@ class ImageTask : public Task {
                      run_.device);
   }
 
+  /// Loads model.init_from into the method's encoder; says once what it used and ignored.
+  void start_from_file(methods::Method& method) {
+    const InitReport report = init_encoder_from(method, cfg_.model.init_from);
+    if (init_reported_) return;
+    init_reported_ = true;
+    std::string ignored;
+    for (const auto& key : report.ignored) ignored += (ignored.empty() ? "" : ", ") + key;
+    std::printf("model.init_from: %lld tensors from %s%s%s\n", static_cast<long long>(report.loaded),
+                cfg_.model.init_from.c_str(), ignored.empty() ? "" : "; ignored: ", ignored.c_str());
+  }
+
   ResolvedRun run_;
   const config::RunConfig& cfg_;
   data::ImageDataset train_, evaluation_;
   bool objective_uses_labels_ = false;
+  bool init_reported_ = false;
 };
 
 }  // namespace

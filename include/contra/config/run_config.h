@@ -43,6 +43,7 @@ struct ModelConfig {
   bool head_batch_norm = false;
   bool channels_last = true;
   int64_t encode_chunk = 64;  ///< images per encoder pass (ghost batch norm); 0 = whole view
+  std::string init_from;  ///< state dict file (torchvision names) the image encoder starts from
 };
 
 /// Text runs (method simcse, simcse_supervised): data, tokenizer, augmentations, WordNet split.
