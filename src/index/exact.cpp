@@ -33,8 +33,16 @@ class ExactTopK {
     if (metric_ == Metric::kL2) s = s.mul_(2).sub_(x.pow(2).sum(1).unsqueeze(0));
     const int64_t kk = std::min(k_, c);
     at::Tensor v, i;
-    std::tie(v, i) = s.topk(kk, 1, /*largest=*/true, /*sorted=*/true);
-    if (kk < c) fix_boundary_ties(s, v, i, kk);
+    if (kk < c) {
+      // One more than needed: where the (k+1)-th equals the k-th, a tie crosses the boundary.
+      std::tie(v, i) = s.topk(kk + 1, 1, /*largest=*/true, /*sorted=*/true);
+      auto crowded = v.select(1, kk).eq(v.select(1, kk - 1));
+      v = v.narrow(1, 0, kk).contiguous();
+      i = i.narrow(1, 0, kk).contiguous();
+      fix_boundary_ties(s, v, i, kk, crowded);
+    } else {
+      std::tie(v, i) = s.topk(kk, 1, /*largest=*/true, /*sorted=*/true);
+    }
     // Within the chunk: by score, equal scores by row (sort by row, then a stable sort by score).
     at::Tensor by_row, perm;
     std::tie(by_row, perm) = i.sort(1);
@@ -66,9 +74,11 @@ class ExactTopK {
  private:
   /// topk picks any of the rows whose score equals the k-th best; where more rows share it than
   /// fit, take the lowest rows instead (rare on real data: only the affected queries are redone).
-  static void fix_boundary_ties(const at::Tensor& s, at::Tensor& v, at::Tensor& i, int64_t kk) {
+  static void fix_boundary_ties(const at::Tensor& s, at::Tensor& v, at::Tensor& i, int64_t kk,
+                                const at::Tensor& crowded_rows) {
+    if (!crowded_rows.any().item<bool>()) return;
     auto threshold = v.select(1, kk - 1).unsqueeze(1);
-    auto crowded = ((s >= threshold).sum(1) > kk).nonzero().view({-1}).to(at::kCPU);
+    auto crowded = crowded_rows.nonzero().view({-1}).to(at::kCPU);
     const int64_t* rows = crowded.data_ptr<int64_t>();
     for (int64_t n = 0; n < crowded.numel(); ++n) {
       const int64_t r = rows[n];
