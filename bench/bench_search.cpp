@@ -3,13 +3,15 @@
 //
 //   bench_search [--sizes 10000,100000,1000000] [--dim 128] [--centroids 2000] [--noise 0.5]
 //                [--queries 1000] [-k 10] [--hnsw-m 32] [--ef-construction 200] [--ef-search 128]
-//                [--nlist 0] [--nprobe 0] [--threads 0] [--seed 0] [--json]
+//                [--nlist 0] [--nprobe 0] [--threads 0] [--seed 0] [--methods exact,flat,hnsw,ivf]
+//                [--json]
 //
 // Data: `centroids` random unit vectors; each point is a centroid plus Gaussian noise of norm
 // about `noise`, normalised. The queries are further points of the same distribution (not in the
 // database). Metric: cosine. For each size: queries/s of exact_search (all queries in one call),
 // of FAISS flat, HNSW and IVF (all queries in one call, FAISS's OpenMP threads), build times, and
 // recall@k of HNSW and IVF against the exact top k (share of the exact ids found).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -39,6 +41,10 @@ struct SearchBenchArgs {
   int threads = 0;
   uint64_t seed = 0;
   bool json = false;
+  std::vector<std::string> methods = {"exact", "flat", "hnsw", "ivf"};
+  bool has(const std::string& m) const {
+    return std::find(methods.begin(), methods.end(), m) != methods.end();
+  }
 };
 
 SearchBenchArgs parse_search_bench(int argc, char** argv) {
@@ -67,6 +73,9 @@ SearchBenchArgs parse_search_bench(int argc, char** argv) {
   app.add_option("--threads", a.threads, "threads, LibTorch and FAISS (0: all cores)")
       ->capture_default_str()->check(contra::bench::at_least(0));
   app.add_option("--seed", a.seed, "data seed")->capture_default_str();
+  app.add_option("--methods", a.methods, "what to measure (exact is always run: the reference)")
+      ->delimiter(',')->capture_default_str()
+      ->check(CLI::IsMember({"exact", "flat", "hnsw", "ivf"}));
   app.add_flag("--json", a.json, "one JSON object per size instead of the table");
   try {
     app.parse(argc, argv);
@@ -159,17 +168,20 @@ int main(int argc, char** argv) try {
     ci::IndexOptions o;
     o.metric = ci::Metric::kCosine;
     o.kind = ci::IndexKind::kFlat;
-    bench_faiss(db, queries, exact.ids, a.k, o, row.flat_build_s, row.flat_qps, row.flat_recall);
+    if (a.has("flat"))
+      bench_faiss(db, queries, exact.ids, a.k, o, row.flat_build_s, row.flat_qps, row.flat_recall);
     o.kind = ci::IndexKind::kHnsw;
     o.hnsw_m = a.hnsw_m;
     o.ef_construction = a.ef_construction;
     o.ef_search = a.ef_search;
-    bench_faiss(db, queries, exact.ids, a.k, o, row.hnsw_build_s, row.hnsw_qps, row.hnsw_recall);
+    if (a.has("hnsw"))
+      bench_faiss(db, queries, exact.ids, a.k, o, row.hnsw_build_s, row.hnsw_qps, row.hnsw_recall);
     o.kind = ci::IndexKind::kIvf;
     o.nlist = a.nlist;
     o.nprobe = a.nprobe;
     o.seed = a.seed;
-    bench_faiss(db, queries, exact.ids, a.k, o, row.ivf_build_s, row.ivf_qps, row.ivf_recall, &row);
+    if (a.has("ivf"))
+      bench_faiss(db, queries, exact.ids, a.k, o, row.ivf_build_s, row.ivf_qps, row.ivf_recall, &row);
 
     if (a.json) {
       const nlohmann::json j = {
