@@ -31,17 +31,24 @@ class ExactTopK {
       : q_(queries), k_(k), metric_(metric), nq_(queries.size(0)),
         score_(size_t(nq_ * k)), row_(size_t(nq_ * k)), filled_(size_t(nq_), 0) {}
 
-  /// Scores database rows [first, first + x.size(0)) (x already prepared).
+  /// Scores database rows [first, first + x.size(0)) (x already prepared), kBlock rows at a time
+  /// into one reused buffer (a fresh [Q, chunk] result per product costs more in page faults than
+  /// the product itself).
   void add(const at::Tensor& x, int64_t first) {
-    const int64_t c = x.size(0);
-    if (c == 0) return;
-    auto s = at::matmul(q_, x.t());  // [Q, c]
-    if (metric_ == Metric::kL2) s = s.mul_(2).sub_(x.pow(2).sum(1).unsqueeze(0));
-    s = s.to(at::kCPU).contiguous();
-    const float* sp = s.data_ptr<float>();
-    at::parallel_for(0, nq_, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t q = begin; q < end; ++q) scan_row(q, sp + q * c, c, first);
-    });
+    for (int64_t b = 0; b < x.size(0); b += kBlock) {
+      const int64_t c = std::min(kBlock, x.size(0) - b);
+      const auto xb = x.narrow(0, b, c);
+      if (!buf_.defined()) buf_ = at::empty({nq_ * std::min(kBlock, x.size(0))}, q_.options());
+      if (buf_.numel() < nq_ * c) buf_ = at::empty({nq_ * c}, q_.options());
+      auto s = buf_.narrow(0, 0, nq_ * c).view({nq_, c});
+      at::mm_out(s, q_, xb.t());  // [Q, c]
+      if (metric_ == Metric::kL2) s.mul_(2).sub_(xb.pow(2).sum(1).unsqueeze(0));
+      const auto cpu = s.device().is_cpu() ? s : s.to(at::kCPU);
+      const float* sp = cpu.data_ptr<float>();
+      at::parallel_for(0, nq_, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t q = begin; q < end; ++q) scan_row(q, sp + q * c, c, first + b);
+      });
+    }
   }
 
   SearchResult finish() {
@@ -105,7 +112,8 @@ class ExactTopK {
     return a < b || (a == b && ra > rb);
   }
 
-  at::Tensor q_;
+  static constexpr int64_t kBlock = 4096;  ///< database rows per product
+  at::Tensor q_, buf_;
   int64_t k_;
   Metric metric_;
   int64_t nq_;
