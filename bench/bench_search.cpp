@@ -196,10 +196,21 @@ int main(int argc, char** argv) try {
           {"ivf_recall", row.ivf_recall}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      const std::string nl = std::to_string(row.nlist) + "/" + std::to_string(row.nprobe);
-      std::printf("%9lld | %9.0f | %9.0f | %7.1fs %9.0f %7.4f | %10s %7.1fs %7.0f %7.4f\n",
-                  (long long)n, row.exact_qps, row.flat_qps, row.hnsw_build_s, row.hnsw_qps,
-                  row.hnsw_recall, nl.c_str(), row.ivf_build_s, row.ivf_qps, row.ivf_recall);
+      // Methods left out (--methods) print as "-".
+      auto num = [](bool on, const char* fmt, double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, fmt, v);
+        return on ? std::string(b) : std::string("-");
+      };
+      const bool fl = a.has("flat"), hn = a.has("hnsw"), iv = a.has("ivf");
+      const std::string nl =
+          iv ? std::to_string(row.nlist) + "/" + std::to_string(row.nprobe) : std::string("-");
+      std::printf("%9lld | %9.0f | %9s | %8s %9s %7s | %10s %8s %7s %7s\n", (long long)n,
+                  row.exact_qps, num(fl, "%.0f", row.flat_qps).c_str(),
+                  num(hn, "%.1fs", row.hnsw_build_s).c_str(), num(hn, "%.0f", row.hnsw_qps).c_str(),
+                  num(hn, "%.4f", row.hnsw_recall).c_str(), nl.c_str(),
+                  num(iv, "%.1fs", row.ivf_build_s).c_str(), num(iv, "%.0f", row.ivf_qps).c_str(),
+                  num(iv, "%.4f", row.ivf_recall).c_str());
     }
     std::fflush(stdout);
   }
