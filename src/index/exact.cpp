@@ -1,9 +1,11 @@
 #include "contra/index/exact.h"
 
 #include <algorithm>
-#include <tuple>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "contra/core/error.h"
 #include "contra/index/npy.h"
@@ -18,73 +20,106 @@ at::Tensor exact_prepare_rows(const at::Tensor& x, Metric metric, const at::Devi
   return f.contiguous();
 }
 
-/// The running top-k of every query over database chunks seen in row order. Scores are kept as
-/// "higher is better" (l2: 2 q.x - |x|^2, which ranks as -|q - x|^2), ordered by score then row.
+/// The running top-k of every query over database chunks seen in row order: one min-heap of k
+/// (score, row) per query, its root the worst kept. Scores are "higher is better" (l2:
+/// 2 q.x - |x|^2, which ranks as -|q - x|^2). Rows arrive in increasing order, so a row enters
+/// only with a strictly higher score than the root: equal scores keep the lower row. Most scores
+/// fail that one comparison, which makes the scan far cheaper than a top-k sort of each chunk.
 class ExactTopK {
  public:
   ExactTopK(const at::Tensor& queries, int64_t k, Metric metric)
-      : q_(queries), k_(k), metric_(metric) {}
+      : q_(queries), k_(k), metric_(metric), nq_(queries.size(0)),
+        score_(size_t(nq_ * k)), row_(size_t(nq_ * k)), filled_(size_t(nq_), 0) {}
 
-  /// Scores database rows [first, first + x.size(0)) (x already prepared).
+  /// Scores database rows [first, first + x.size(0)) (x already prepared), kBlock rows at a time
+  /// into one reused buffer (a fresh [Q, chunk] result per product costs more in page faults than
+  /// the product itself).
   void add(const at::Tensor& x, int64_t first) {
-    const int64_t c = x.size(0);
-    if (c == 0) return;
-    auto s = at::matmul(q_, x.t());  // [Q, c]
-    if (metric_ == Metric::kL2) s = s.mul_(2).sub_(x.pow(2).sum(1).unsqueeze(0));
-    const int64_t kk = std::min(k_, c);
-    at::Tensor v, i;
-    std::tie(v, i) = s.topk(kk, 1, /*largest=*/true, /*sorted=*/true);
-    if (kk < c) fix_boundary_ties(s, v, i, kk);
-    // Within the chunk: by score, equal scores by row (sort by row, then a stable sort by score).
-    at::Tensor by_row, perm;
-    std::tie(by_row, perm) = i.sort(1);
-    v = v.gather(1, perm);
-    at::Tensor sv, sp;
-    std::tie(sv, sp) = v.sort(/*stable=*/true, 1, /*descending=*/true);
-    at::Tensor ids = by_row.gather(1, sp).add_(first);
-    if (!best_.defined()) {
-      best_ = sv, best_ids_ = ids;
-      return;
+    for (int64_t b = 0; b < x.size(0); b += kBlock) {
+      const int64_t c = std::min(kBlock, x.size(0) - b);
+      const auto xb = x.narrow(0, b, c);
+      if (!buf_.defined()) buf_ = at::empty({nq_ * std::min(kBlock, x.size(0))}, q_.options());
+      if (buf_.numel() < nq_ * c) buf_ = at::empty({nq_ * c}, q_.options());
+      auto s = buf_.narrow(0, 0, nq_ * c).view({nq_, c});
+      at::mm_out(s, q_, xb.t());  // [Q, c]
+      if (metric_ == Metric::kL2) s.mul_(2).sub_(xb.pow(2).sum(1).unsqueeze(0));
+      const auto cpu = s.device().is_cpu() ? s : s.to(at::kCPU);
+      const float* sp = cpu.data_ptr<float>();
+      at::parallel_for(0, nq_, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t q = begin; q < end; ++q) scan_row(q, sp + q * c, c, first + b);
+      });
     }
-    // Earlier chunks hold lower rows: a stable sort of [running, chunk] keeps ties by row.
-    auto all = at::cat({best_, sv}, 1), all_ids = at::cat({best_ids_, ids}, 1);
-    std::tie(sv, sp) = all.sort(/*stable=*/true, 1, /*descending=*/true);
-    const int64_t keep = std::min(k_, all.size(1));
-    best_ = sv.narrow(1, 0, keep).contiguous();
-    best_ids_ = all_ids.gather(1, sp.narrow(1, 0, keep)).contiguous();
   }
 
   SearchResult finish() {
-    SearchResult r;
-    auto s = best_;
-    if (metric_ == Metric::kL2) s = (q_.pow(2).sum(1, true) - s).clamp_min(0);
-    r.scores = s.to(at::kCPU).contiguous();
-    r.ids = best_ids_.to(at::kCPU).contiguous();
+    const int64_t k = nq_ > 0 ? filled_[0] : k_;
+    SearchResult r{at::empty({nq_, k}, at::kFloat), at::empty({nq_, k}, at::kLong)};
+    float* out_s = r.scores.data_ptr<float>();
+    int64_t* out_i = r.ids.data_ptr<int64_t>();
+    std::vector<std::pair<float, int64_t>> kept(static_cast<size_t>(k));
+    for (int64_t q = 0; q < nq_; ++q) {
+      TORCH_INTERNAL_ASSERT(filled_[size_t(q)] == k, "every query sees every row");
+      for (int64_t j = 0; j < k; ++j)
+        kept[size_t(j)] = {score_[size_t(q * k_ + j)], row_[size_t(q * k_ + j)]};
+      std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
+      for (int64_t j = 0; j < k; ++j) {
+        out_s[q * k + j] = kept[size_t(j)].first;
+        out_i[q * k + j] = kept[size_t(j)].second;
+      }
+    }
+    if (metric_ == Metric::kL2)
+      r.scores = (q_.to(at::kCPU).pow(2).sum(1, true) - r.scores).clamp_min(0);
     return r;
   }
 
  private:
-  /// topk picks any of the rows whose score equals the k-th best; where more rows share it than
-  /// fit, take the lowest rows instead (rare on real data: only the affected queries are redone).
-  static void fix_boundary_ties(const at::Tensor& s, at::Tensor& v, at::Tensor& i, int64_t kk) {
-    auto threshold = v.select(1, kk - 1).unsqueeze(1);
-    auto crowded = ((s >= threshold).sum(1) > kk).nonzero().view({-1}).to(at::kCPU);
-    const int64_t* rows = crowded.data_ptr<int64_t>();
-    for (int64_t n = 0; n < crowded.numel(); ++n) {
-      const int64_t r = rows[n];
-      auto row = s[r];
-      auto cand = (row >= threshold[r]).nonzero().view({-1});  // ascending rows
-      at::Tensor cv, order;
-      std::tie(cv, order) = row.index_select(0, cand).sort(/*stable=*/true, 0, /*descending=*/true);
-      v[r].copy_(cv.narrow(0, 0, kk));
-      i[r].copy_(cand.index_select(0, order.narrow(0, 0, kk)));
+  void scan_row(int64_t q, const float* s, int64_t c, int64_t first) {
+    float* hs = score_.data() + q * k_;
+    int64_t* hr = row_.data() + q * k_;
+    int64_t& n = filled_[size_t(q)];
+    int64_t j = 0;
+    for (; j < c && n < k_; ++j) {  // filling: sift up
+      int64_t at = n++;
+      while (at > 0) {
+        const int64_t parent = (at - 1) / 2;
+        if (!worse(s[j], first + j, hs[parent], hr[parent])) break;
+        hs[at] = hs[parent], hr[at] = hr[parent];
+        at = parent;
+      }
+      hs[at] = s[j], hr[at] = first + j;
+    }
+    for (; j < c; ++j) {
+      if (!(s[j] > hs[0])) continue;  // the common case
+      const float v = s[j];
+      const int64_t row = first + j;
+      int64_t at = 0;  // sift the new root down
+      for (;;) {
+        int64_t child = 2 * at + 1;
+        if (child >= k_) break;
+        if (child + 1 < k_ && worse(hs[child + 1], hr[child + 1], hs[child], hr[child])) ++child;
+        if (!worse(hs[child], hr[child], v, row)) break;
+        hs[at] = hs[child], hr[at] = hr[child];
+        at = child;
+      }
+      hs[at] = v, hr[at] = row;
     }
   }
 
-  at::Tensor q_;
+  /// (a, ra) ranks below (b, rb): a lower score, or the same score and a higher row.
+  static bool worse(float a, int64_t ra, float b, int64_t rb) {
+    return a < b || (a == b && ra > rb);
+  }
+
+  static constexpr int64_t kBlock = 4096;  ///< database rows per product
+  at::Tensor q_, buf_;
   int64_t k_;
   Metric metric_;
-  at::Tensor best_, best_ids_;
+  int64_t nq_;
+  std::vector<float> score_;
+  std::vector<int64_t> row_;
+  std::vector<int64_t> filled_;
 };
 
 void exact_check(int64_t n, int64_t d, const at::Tensor& queries, int64_t k, int64_t chunk,

@@ -97,3 +97,17 @@ TEST(ExactSearch, NpyStreamingMatchesInMemory) {
   expect_error([&] { contra::index::exact_search_npy(dir + "/db.npy", torch::randn({1, 4}), 1, Metric::kL2); },
                "index built on dimension 8, queries have dimension 4 (" + dir + "/db.npy)");
 }
+
+TEST(ExactSearch, DatabaseLargerThanOneProductBlock) {
+  // More rows than one internal product block (4,096), chunk not a multiple of it.
+  torch::manual_seed(4);
+  const auto db = torch::randn({9000, 8}), q = torch::randn({6, 8});
+  for (Metric m : {Metric::kInnerProduct, Metric::kL2}) {
+    auto [best, ids] = exact_test_full_scores(db, q, m).topk(10, 1);
+    for (int64_t chunk : {int64_t(5000), int64_t(65536)}) {
+      const auto r = exact_search(db, q, 10, m, chunk);
+      EXPECT_TRUE(torch::equal(r.ids, ids)) << r.ids << ids;
+      EXPECT_TRUE(torch::allclose(r.scores.to(torch::kDouble), m == Metric::kL2 ? -best : best, 1e-4, 1e-4));
+    }
+  }
+}

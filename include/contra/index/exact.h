@@ -22,10 +22,10 @@ struct SearchResult {
   at::Tensor ids;     ///< [Q, k] int64: database row numbers (-1: no result, FAISS only)
 };
 
-/// Exact k-NN of `queries` [Q, d] among `database` [N, d] (any float dtype; computed in float32 on
-/// the database's device, results on the CPU). The database is scored `chunk` rows at a time (one
-/// [Q, chunk] matrix product + top-k, merged into the running top-k), so memory is O(Q * chunk),
-/// not O(Q * N). Equal scores rank the lower row number first. k > N returns all N rows (k is
+/// Exact k-NN of `queries` [Q, d] among `database` [N, d] (any float dtype; the products in float32
+/// on the database's device, the selection and the results on the CPU). The database is scored
+/// `chunk` rows at a time (one [Q, chunk] matrix product, scanned into a running top-k heap per
+/// query), so memory is O(Q * chunk), not O(Q * N). Equal scores rank the lower row number first. k > N returns all N rows (k is
 /// clamped to N); k < 1, an empty database or mismatched dimensions are contra::Error.
 SearchResult exact_search(const at::Tensor& database, const at::Tensor& queries, int64_t k,
                           Metric metric, int64_t chunk = 65536);
