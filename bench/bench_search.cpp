@@ -4,7 +4,10 @@
 //   bench_search [--sizes 10000,100000,1000000] [--dim 128] [--centroids 2000] [--noise 0.5]
 //                [--queries 1000] [-k 10] [--hnsw-m 32] [--ef-construction 200] [--ef-search 128]
 //                [--nlist 0] [--nprobe 0] [--threads 0] [--seed 0] [--methods exact,flat,hnsw,ivf]
-//                [--json]
+//                [--json] [--embeddings FILE.npy]
+//
+// --embeddings: real vectors instead (e.g. contra embed's output): its last `queries` rows are the
+// queries, the others the one database searched (--sizes is ignored).
 //
 // Data: `centroids` random unit vectors; each point is a centroid plus Gaussian noise of norm
 // about `noise`, normalised. The queries are further points of the same distribution (not in the
@@ -27,6 +30,7 @@
 #include "contra/core/runtime.h"
 #include "contra/index/exact.h"
 #include "contra/index/faiss_index.h"
+#include "contra/index/npy.h"
 
 namespace {
 
@@ -41,6 +45,7 @@ struct SearchBenchArgs {
   int threads = 0;
   uint64_t seed = 0;
   bool json = false;
+  std::string embeddings;
   std::vector<std::string> methods = {"exact", "flat", "hnsw", "ivf"};
   bool has(const std::string& m) const {
     return std::find(methods.begin(), methods.end(), m) != methods.end();
@@ -76,6 +81,7 @@ SearchBenchArgs parse_search_bench(int argc, char** argv) {
   app.add_option("--methods", a.methods, "what to measure (exact is always run: the reference)")
       ->delimiter(',')->capture_default_str()
       ->check(CLI::IsMember({"exact", "flat", "hnsw", "ivf"}));
+  app.add_option("--embeddings", a.embeddings, "real vectors (.npy): last --queries rows query the rest");
   app.add_flag("--json", a.json, "one JSON object per size instead of the table");
   try {
     app.parse(argc, argv);
@@ -142,7 +148,17 @@ int main(int argc, char** argv) try {
   torch::manual_seed(int64_t(a.seed));
   auto centres = torch::randn({a.centroids, a.dim});
   centres = centres / centres.norm(2, {1}, true);
-  const auto queries = bench_clustered_points(centres, a.queries, a.noise);
+  torch::Tensor queries = bench_clustered_points(centres, a.queries, a.noise), real;
+  std::vector<int64_t> sizes = a.sizes;
+  if (!a.embeddings.empty()) {
+    real = contra::index::read_npy(a.embeddings);
+    CONTRA_CHECK(real.size(0) > a.queries, a.embeddings, " has ", real.size(0), " rows; need more than --queries ", a.queries);
+    queries = real.narrow(0, real.size(0) - a.queries, a.queries);
+    sizes = {real.size(0) - a.queries};
+  }
+  if (!a.json && real.defined())
+    std::printf("vectors from %s: dim %lld, the last %lld rows query the other %lld\n", a.embeddings.c_str(),
+                (long long)real.size(1), (long long)a.queries, (long long)sizes[0]);
   if (!a.json) {
     std::printf("search: dim %lld, %lld centroids, noise %.2f, %lld queries, k %lld, cosine; "
                 "threads %d (LibTorch) / %d (FAISS); HNSW M %lld efConstruction %lld efSearch "
@@ -154,10 +170,10 @@ int main(int argc, char** argv) try {
                 "flat q/s", "hnsw bld", "hnsw q/s", "R@k", "ivf nl/np", "ivf bld", "ivf q/s",
                 "R@k");
   }
-  for (int64_t n : a.sizes) {
+  for (int64_t n : sizes) {
     SearchBenchRow row;
     row.n = n;
-    const auto db = bench_clustered_points(centres, n, a.noise);
+    const auto db = real.defined() ? real.narrow(0, 0, n) : bench_clustered_points(centres, n, a.noise);
     // Exact (LibTorch), the reference.
     (void)ci::exact_search(db, queries.narrow(0, 0, std::min<int64_t>(10, a.queries)), a.k,
                            ci::Metric::kCosine);
@@ -185,7 +201,7 @@ int main(int argc, char** argv) try {
 
     if (a.json) {
       const nlohmann::json j = {
-          {"vectors", n}, {"dim", a.dim}, {"centroids", a.centroids}, {"queries", a.queries},
+          {"vectors", n}, {"dim", db.size(1)}, {"source", a.embeddings.empty() ? "synthetic" : a.embeddings}, {"centroids", a.centroids}, {"queries", a.queries},
           {"k", a.k}, {"threads", threads}, {"faiss_threads", faiss_threads},
           {"exact_qps", row.exact_qps}, {"flat_qps", row.flat_qps},
           {"flat_recall", row.flat_recall}, {"hnsw_m", a.hnsw_m},
