@@ -143,4 +143,18 @@ TEST(TextCli, ShortWordNetRunBeatsUntrainedEncoder) {
   char expect[64];
   std::snprintf(expect, sizeof expect, "recall_at_1 %.4f", s["recall_at_1"].get<double>());
   EXPECT_NE(ev.output.find(expect), std::string::npos) << ev.output;
+
+  // contra embed of a text file, an index over it, and a text query that is one of the items.
+  std::ofstream(dir + "/items.txt") << "a dog barks at the postman\na cat sleeps in the sun\n\nthe river floods the valley\n";
+  auto em = run_cli("embed --run " + dir + " --data text:" + dir + "/items.txt --out " + dir + "/items.npy");
+  ASSERT_EQ(em.code, 0) << em.output;
+  EXPECT_NE(em.output.find("embedded 3 items"), std::string::npos) << em.output;
+  ASSERT_EQ(run_cli("index --embeddings " + dir + "/items.npy --out " + dir + "/items-index").code, 0);
+  auto found = run_cli("search --index " + dir + "/items-index --query-text 'a cat sleeps in the sun' -k 1 --json");
+  ASSERT_EQ(found.code, 0) << found.output;
+  EXPECT_NE(found.output.find("\"index\":1"), std::string::npos) << found.output;
+  EXPECT_NE(found.output.find("\"id\":\"line 2\""), std::string::npos) << found.output;
+  auto wrong = run_cli("search --index " + dir + "/items-index --query-image " + dir + "/items.txt");
+  EXPECT_EQ(wrong.code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("embeds text, not images"), std::string::npos) << wrong.output;
 }
