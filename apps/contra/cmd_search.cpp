@@ -60,7 +60,7 @@ void search_print_text(const index::SearchResult& r, const std::vector<nlohmann:
       if (row < 0) continue;  // fewer hits than k (approximate indexes)
       std::printf("  %3lld  %8lld  %.6f", (long long)(j + 1), (long long)row, scores[q][j]);
       if (!items.empty()) {
-        for (const char* key : {"id", "path", "label"}) {
+        for (const char* key : {"id", "path", "label", "class"}) {
           const auto& item = items[size_t(row)];
           if (item.contains(key) && !item[key].is_null())
             std::printf("  %s=%s", key, search_field_text(item[key]).c_str());
@@ -81,7 +81,7 @@ void search_print_json(const index::SearchResult& r, const std::vector<nlohmann:
       if (row < 0) continue;
       nlohmann::json hit = {{"rank", j + 1}, {"index", row}, {"score", double(scores[q][j])}};
       if (!items.empty())
-        for (const char* key : {"id", "path", "label"}) {
+        for (const char* key : {"id", "path", "label", "class"}) {
           const auto& item = items[size_t(row)];
           if (item.contains(key)) hit[key] = item[key];
         }
