@@ -36,10 +36,11 @@ TEST(Geometry, UniformityByHand) {
   // (1,0), (0,1), (-1,0): squared distances 2 (first-second), 4 (first-third), 2 (second-third).
   // Ordered pairs i != j: each distance twice; with t = 2:
   //   mean = (2 e^-4 + 2 e^-8 + 2 e^-4) / 6 = (2 e^-4 + e^-8) / 3
-  //        = (0.036631278 + 0.000335463) / 3 = 0.012322247;  log = -4.396333.
+  //        = (0.036631278 + 0.000335463) / 3 = 0.012322247;
+  //   log = ln 1.2322247 + ln 0.01 = 0.208821 - 4.605170 = -4.396349.
   const auto p = geometry_points({{1, 0}, {0, 5}, {-2, 0}});  // lengths do not matter
   const double expected = std::log((2 * std::exp(-4.0) + std::exp(-8.0)) / 3);
-  EXPECT_NEAR(expected, -4.396333, 1e-5);
+  EXPECT_NEAR(expected, -4.396349, 1e-5);
   EXPECT_NEAR(eval::uniformity(p), expected, 1e-5);
   // Chunked by one row at a time: the same.
   EXPECT_NEAR(eval::uniformity(p, eval::UniformityOptions().chunk(1)), expected, 1e-5);
