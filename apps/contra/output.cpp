@@ -1,4 +1,5 @@
 // Output shared by subcommands.
+#include <cmath>
 #include <cstdio>
 
 #include "commands.h"
@@ -20,11 +21,35 @@ void print_retrieval(const run::EvalResult& r) {
   line("untrained", r.untrained);
 }
 
+/// Geometry and few-shot accuracy of one set of features, on one line each.
+void print_representation(const char* name, const run::RepresentationMetrics& m) {
+  if (!m.measured) return;
+  const auto& g = m.geometry;
+  std::printf("%-10s ", name);
+  if (std::isfinite(g.alignment)) std::printf("alignment %.4f  ", g.alignment);
+  std::printf("uniformity %.4f  effective_rank %.1f  feature_std %.4f (1/sqrt(d) %.4f)\n", g.uniformity,
+              g.effective_rank, g.feature_std, g.feature_std_reference);
+  if (m.fewshot_1shot < 0 && m.fewshot_5shot < 0) return;
+  std::printf("%-10s 5-way few-shot:", "");
+  if (m.fewshot_1shot >= 0) std::printf("  1-shot %.4f +- %.4f", m.fewshot_1shot, m.fewshot_1shot_ci95);
+  if (m.fewshot_5shot >= 0) std::printf("  5-shot %.4f +- %.4f", m.fewshot_5shot, m.fewshot_5shot_ci95);
+  std::printf("\n");
+}
+
+void print_representations(const run::EvalResult& r) {
+  if (!r.rep_trained.measured) return;
+  std::printf("representation (%.1f s of the evaluation):\n", r.geometry_s);
+  print_representation("trained", r.rep_trained);
+  print_representation("untrained", r.rep_untrained);
+  print_representation("raw pixels", r.rep_pixels);
+}
+
 }  // namespace
 
 void print_eval(const run::EvalResult& r) {
   if (r.retrieval) {
     print_retrieval(r);
+    print_representations(r);
     return;
   }
   std::printf("knn_acc %.4f", r.knn_acc);
@@ -50,6 +75,7 @@ void print_eval(const run::EvalResult& r) {
       std::printf("\n");
     }
   }
+  print_representations(r);
 }
 
 }  // namespace contra::app

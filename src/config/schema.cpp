@@ -321,6 +321,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("eval.linear", REF(eval.linear), "run the linear probe"));
   f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
+  f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online kNN monitor values (metrics.jsonl monitor_knn_acc, on a fixed sample of training images; image runs); 0 = off"));
   return f;
 }
 #undef REF

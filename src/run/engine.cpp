@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <cstdio>
 
 #include <unistd.h>
@@ -121,8 +122,16 @@ train::TrainerHooks hooks(Engine& e) {
     e.method->after_step(step, e.schedule.total_steps(), out);
   };
   if (e.lead())
-    h.on_log = [&e](const train::StepRecord& r) {
-      e.dir->append_metrics(metrics_line(r, *e.method, e.group.get()));
+    // The online monitor (eval.monitor_every) rides on the metrics line at or after each multiple
+    // of monitor_every steps; the leading process only (the others go on training).
+    h.on_log = [&e, monitored = std::make_shared<int64_t>(e.start.step)](const train::StepRecord& r) {
+      auto line = metrics_line(r, *e.method, e.group.get());
+      const int64_t every = e.run.config.eval.monitor_every;
+      if (every > 0 && r.stats.step / every > *monitored / every) {
+        if (const auto acc = e.task->monitor(*e.method)) line["monitor_knn_acc"] = *acc;
+      }
+      *monitored = r.stats.step;
+      e.dir->append_metrics(line);
     };
   h.on_checkpoint = [&e](int64_t step, int64_t epoch, int64_t skipped) {
     if (e.group) dist::average_buffers(*e.method, *e.group);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +45,33 @@ torch::Tensor keep_label_fraction(const torch::Tensor& labels, double fraction, 
       y[i] = -1;
   return out;
 }
+
+/// `take` of the indices 0..n-1 (all when take >= n), a seeded draw without replacement (a
+/// partial Fisher-Yates on contra::Rng: the global generator is left alone), in the order drawn.
+std::vector<int64_t> image_task_sample(int64_t n, int64_t take, uint64_t seed) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+  take = std::min(take, n);
+  Rng rng(seed);
+  for (int64_t i = 0; i < take; ++i)
+    std::swap(order[size_t(i)], order[size_t(i + int64_t(rng.below(uint64_t(n - i))))]);
+  order.resize(size_t(take));
+  return order;
+}
+
+data::ImageDataset image_task_subset(const data::ImageDataset& d, const std::vector<int64_t>& rows) {
+  const auto index = torch::tensor(rows, torch::kLong);
+  data::ImageDataset out;
+  out.images = d.images.index_select(0, index).contiguous();
+  out.labels = d.labels.index_select(0, index).contiguous();
+  out.class_names = d.class_names;
+  return out;
+}
+
+/// Evaluation images whose two augmented views measure alignment (a seeded sample).
+constexpr int64_t kAlignmentImages = 5000;
+/// The online monitor's kNN bank and queries, drawn once from the training images.
+constexpr int64_t kMonitorBank = 5000, kMonitorQueries = 1000;
 
 class ImageTask : public Task {
  public:
@@ -122,6 +151,12 @@ class ImageTask : public Task {
     r.knn_acc = knn(train_f, eval_f);
     r.class_retrieval = true;
     r.retrieval_trained = eval::class_retrieval(eval_f, evaluation_.labels);
+    {
+      const auto g0 = Clock::now();
+      const auto [v1, v2] = view_pairs([&](const torch::Tensor& v) { return features_of_views(method, v); });
+      r.rep_trained = representation_metrics(eval_f, evaluation_.labels, v1, v2, cfg_.seed);
+      r.geometry_s = std::chrono::duration<double>(Clock::now() - g0).count();
+    }
     if (cfg_.eval.linear) {
       auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
                                       eval::LinearProbeOptions().seed(cfg_.seed));
@@ -138,9 +173,36 @@ class ImageTask : public Task {
       r.pixels_knn_acc = knn(pixels(train_), pixels_eval);
       r.retrieval_untrained = eval::class_retrieval(untrained_eval, evaluation_.labels);
       r.retrieval_pixels = eval::class_retrieval(pixels_eval, evaluation_.labels);
+      const auto g0 = Clock::now();
+      const auto [u1, u2] = view_pairs([&](const torch::Tensor& v) { return features_of_views(*untrained, v); });
+      r.rep_untrained = representation_metrics(untrained_eval, evaluation_.labels, u1, u2, cfg_.seed);
+      const auto [p1, p2] = view_pairs([&](const torch::Tensor& v) { return pixel_features(v); });
+      r.rep_pixels = representation_metrics(pixels_eval, evaluation_.labels, p1, p2, cfg_.seed);
+      r.geometry_s += std::chrono::duration<double>(Clock::now() - g0).count();
     }
     r.eval_s = std::chrono::duration<double>(Clock::now() - t0).count();
     return r;
+  }
+
+  std::optional<double> monitor(methods::Method& method) override {
+    if (!monitor_bank_.images.defined()) {
+      // Drawn once, with the run's seed: queries first, the bank from the other images.
+      const int64_t n = train_.size();
+      if (n < 2 || !(train_.labels >= 0).all().item<bool>()) return std::nullopt;
+      const int64_t queries = std::min(kMonitorQueries, n / 2);
+      const auto order = image_task_sample(n, queries + std::min(kMonitorBank, n - queries),
+                                           derive_seed(cfg_.seed, 0x6d6f6e69746f72ull /* "monitor" */));
+      auto query_rows = std::vector<int64_t>(order.begin(), order.begin() + queries);
+      auto bank_rows = std::vector<int64_t>(order.begin() + queries, order.end());
+      std::sort(query_rows.begin(), query_rows.end());
+      std::sort(bank_rows.begin(), bank_rows.end());
+      monitor_queries_ = image_task_subset(train_, query_rows);
+      monitor_bank_ = image_task_subset(train_, bank_rows);
+    }
+    return eval::knn_accuracy(
+        features(method, monitor_bank_), monitor_bank_.labels, features(method, monitor_queries_),
+        monitor_queries_.labels,
+        eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
   }
 
   nlohmann::json describe() const override { return {{"train_images", train_.size()}}; }
@@ -173,18 +235,52 @@ class ImageTask : public Task {
   /// most kMaxPixelFeatures values each (Fashion-MNIST's 784 stay as they are; 224x224 RGB
   /// would take 30 GB for 50,000 images), batch by batch: [n, <= kMaxPixelFeatures].
   torch::Tensor pixels(const data::ImageDataset& d) const {
-    constexpr double kMaxPixelFeatures = 4096;
-    const int64_t c = d.images.size(1), h = d.images.size(2), w = d.images.size(3);
-    const int64_t side = std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(kMaxPixelFeatures / double(c))));
     std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < d.size(); i += cfg_.eval.batch_size) {
-      auto x = augment::normalize_images(d.images.slice(0, i, std::min(d.size(), i + cfg_.eval.batch_size)),
-                                         cfg_.augment.mean, cfg_.augment.std);
-      if (h * w * c > kMaxPixelFeatures)
-        x = torch::adaptive_avg_pool2d(x, {std::min(h, side), std::min(w, side)});
-      parts.push_back(x.flatten(1));
-    }
+    for (int64_t i = 0; i < d.size(); i += cfg_.eval.batch_size)
+      parts.push_back(pixel_features(augment::normalize_images(
+          d.images.slice(0, i, std::min(d.size(), i + cfg_.eval.batch_size)), cfg_.augment.mean,
+          cfg_.augment.std)));
     return torch::cat(parts);
+  }
+
+  /// Normalised images [n, C, H, W] float as pixel features: area-averaged to at most
+  /// kMaxPixelFeatures values each, [n, <= kMaxPixelFeatures].
+  static torch::Tensor pixel_features(torch::Tensor x) {
+    constexpr double kMaxPixelFeatures = 4096;
+    const int64_t c = x.size(1), h = x.size(2), w = x.size(3);
+    const int64_t side = std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(kMaxPixelFeatures / double(c))));
+    if (h * w * c > kMaxPixelFeatures)
+      x = torch::adaptive_avg_pool2d(x, {std::min(h, side), std::min(w, side)});
+    return x.flatten(1);
+  }
+
+  /// Frozen-encoder features of already normalised views [n, C, S, S] (one batch).
+  torch::Tensor features_of_views(methods::Method& method, const torch::Tensor& views) const {
+    return embed_all(method, views.size(0), views.size(0),
+                     [&](int64_t, int64_t) {
+                       data::Batch b;
+                       b.view1 = views;
+                       return b;
+                     },
+                     run_.device);
+  }
+
+  /// Positive pairs for alignment: two views of each of a seeded sample of up to
+  /// kAlignmentImages evaluation images, made by the run's augmentation pipeline (its own
+  /// seeds, derived from the run seed) eval.batch_size images at a time, each embedded by
+  /// `embed`: ([n, d], [n, d]).
+  std::pair<torch::Tensor, torch::Tensor> view_pairs(
+      const std::function<torch::Tensor(const torch::Tensor&)>& embed) const {
+    const uint64_t seed = derive_seed(cfg_.seed, 0x616c69676eull /* "align" */);
+    const auto sample = image_task_subset(evaluation_, image_task_sample(evaluation_.size(), kAlignmentImages, seed));
+    const augment::Pipeline pipeline(pipeline_options(cfg_));
+    std::vector<torch::Tensor> first, second;
+    for (int64_t i = 0; i < sample.size(); i += cfg_.eval.batch_size) {
+      const auto images = sample.images.slice(0, i, std::min(sample.size(), i + cfg_.eval.batch_size));
+      first.push_back(embed(pipeline(images, derive_seed(seed, uint64_t(i), 1))));
+      second.push_back(embed(pipeline(images, derive_seed(seed, uint64_t(i), 2))));
+    }
+    return {torch::cat(first), torch::cat(second)};
   }
 
   /// Frozen-encoder features of all images, normalised as the views are.
@@ -208,6 +304,7 @@ class ImageTask : public Task {
   ResolvedRun run_;
   const config::RunConfig& cfg_;
   data::ImageDataset train_, evaluation_;
+  data::ImageDataset monitor_bank_, monitor_queries_;  ///< chosen at the first monitor()
   bool objective_uses_labels_ = false;
   bool init_reported_ = false;
 };

@@ -1,5 +1,7 @@
 #include "contra/run/summary.h"
 
+#include <cmath>
+
 namespace contra::run {
 namespace {
 
@@ -16,6 +18,22 @@ void add_class_retrieval(nlohmann::json& j, const eval::ClassRetrievalMetrics& m
 }
 
 nlohmann::json or_null(double v) { return v >= 0 ? nlohmann::json(v) : nlohmann::json(); }
+
+/// Geometry (alignment, uniformity, effective_rank, feature_std) and few-shot accuracy of one
+/// set of features; not measured: left out, and a value not measured: null.
+void add_representation(nlohmann::json& j, const RepresentationMetrics& m) {
+  if (!m.measured) return;
+  const auto& g = m.geometry;
+  j["alignment"] = std::isfinite(g.alignment) ? nlohmann::json(g.alignment) : nlohmann::json();
+  j["uniformity"] = g.uniformity;
+  j["effective_rank"] = g.effective_rank;
+  j["feature_std"] = g.feature_std;
+  j["feature_std_reference"] = g.feature_std_reference;
+  j["fewshot_5way_1shot"] = or_null(m.fewshot_1shot);
+  j["fewshot_5way_1shot_ci95"] = or_null(m.fewshot_1shot_ci95);
+  j["fewshot_5way_5shot"] = or_null(m.fewshot_5shot);
+  j["fewshot_5way_5shot_ci95"] = or_null(m.fewshot_5shot_ci95);
+}
 
 }  // namespace
 
@@ -45,6 +63,8 @@ nlohmann::json eval_json(const EvalResult& e) {
     j["documents"] = e.trained.documents;
     j["tfidf"] = retrieval_json(e.tfidf);
     j["untrained"] = retrieval_json(e.untrained);
+    add_representation(j, e.rep_trained);
+    add_representation(j["untrained"], e.rep_untrained);
   } else {
     j["knn_acc"] = e.knn_acc;
     j["linear_acc"] = or_null(e.linear_acc);
@@ -55,6 +75,7 @@ nlohmann::json eval_json(const EvalResult& e) {
       add_class_retrieval(j, e.retrieval_trained);
       j["retrieval_queries"] = e.retrieval_trained.queries;
     }
+    add_representation(j, e.rep_trained);
     if (e.untrained_knn_acc >= 0) {
       j["untrained"] = {{"knn_acc", e.untrained_knn_acc}};
       j["raw_pixels"] = {{"knn_acc", e.pixels_knn_acc}};
@@ -62,8 +83,11 @@ nlohmann::json eval_json(const EvalResult& e) {
         add_class_retrieval(j["untrained"], e.retrieval_untrained);
         add_class_retrieval(j["raw_pixels"], e.retrieval_pixels);
       }
+      add_representation(j["untrained"], e.rep_untrained);
+      add_representation(j["raw_pixels"], e.rep_pixels);
     }
   }
+  if (e.rep_trained.measured) j["geometry_s"] = e.geometry_s;
   j["eval_split"] = e.split;
   j["eval_s"] = e.eval_s;
   return j;

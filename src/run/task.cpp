@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include "contra/eval/fewshot.h"
+#include "contra/eval/geometry.h"
+
 namespace contra::run {
 
 std::unique_ptr<Task> make_task(const ResolvedRun& run) {
@@ -23,6 +26,24 @@ torch::Tensor embed_all(methods::Method& method, int64_t n, int64_t batch_size,
     parts.push_back(method.features(batch(i, std::min(n, i + batch_size)).to(device)).cpu());
   method.train(was_training);
   return torch::cat(parts, 0);
+}
+
+RepresentationMetrics representation_metrics(const torch::Tensor& features, const torch::Tensor& labels,
+                                             const torch::Tensor& view1, const torch::Tensor& view2,
+                                             uint64_t seed) {
+  RepresentationMetrics m;
+  m.measured = true;
+  m.geometry = eval::geometry(features, view1, view2, eval::UniformityOptions().seed(seed));
+  constexpr int64_t kWays = 5, kQueries = 15, kEpisodes = 600;
+  for (const int64_t shots : {int64_t{1}, int64_t{5}}) {
+    if (eval::classes_with_at_least(labels, shots + kQueries) < kWays) continue;
+    const auto r = eval::fewshot_accuracy(
+        features, labels,
+        eval::FewShotOptions().ways(kWays).shots(shots).queries(kQueries).episodes(kEpisodes).seed(seed));
+    (shots == 1 ? m.fewshot_1shot : m.fewshot_5shot) = r.accuracy;
+    (shots == 1 ? m.fewshot_1shot_ci95 : m.fewshot_5shot_ci95) = r.ci95;
+  }
+  return m;
 }
 
 }  // namespace contra::run

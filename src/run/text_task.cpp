@@ -148,9 +148,15 @@ class TextTask : public Task {
                      run_.device);
   }
 
-  eval::RetrievalMetrics retrieval(methods::Method& method) const {
-    return eval::retrieval_metrics(features(method, task_.queries), features(method, task_.documents),
-                                   torch::tensor(task_.targets, torch::kLong));
+  /// Gloss retrieval, and into `rep` the geometry of the query (example sentence) features and
+  /// few-shot accuracy with their synsets as classes (where 5 synsets have enough examples).
+  eval::RetrievalMetrics retrieval(methods::Method& method, RepresentationMetrics& rep, double& rep_s) const {
+    const auto queries = features(method, task_.queries);
+    const auto targets = torch::tensor(task_.targets, torch::kLong);
+    const auto g0 = Clock::now();
+    if (queries.size(0) >= 2) rep = representation_metrics(queries, targets, {}, {}, cfg_.seed);
+    rep_s += since(g0);
+    return eval::retrieval_metrics(queries, features(method, task_.documents), targets);
   }
 
   ResolvedRun run_;
@@ -178,8 +184,8 @@ EvalResult TextTask::evaluate(methods::Method& method) {
   torch::manual_seed(cfg_.seed);
   auto untrained = make_method();
   untrained->to(run_.device);
-  r.untrained = retrieval(*untrained);
-  r.trained = retrieval(method);
+  r.untrained = retrieval(*untrained, r.rep_untrained, r.geometry_s);
+  r.trained = retrieval(method, r.rep_trained, r.geometry_s);
   r.eval_s = since(t0);
   return r;
 }

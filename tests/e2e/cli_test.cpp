@@ -40,6 +40,39 @@ void expect_learned(const nlohmann::json& summary) {
   EXPECT_LE(summary["retrieval_recall_at_1"].get<double>(), summary["retrieval_recall_at_10"].get<double>());
   EXPECT_GT(summary["retrieval_map_at_r"].get<double>(),
             summary["untrained"]["retrieval_map_at_r"].get<double>()) << summary.dump(2);
+  // Geometry and few-shot accuracy: present and in range for the trained encoder and both
+  // baselines (alignment in [0, 4], uniformity in [-8, 0] at t = 2, few-shot above 5-way chance).
+  for (const auto* where : {&summary, &summary["untrained"], &summary["raw_pixels"]}) {
+    const auto& s = *where;
+    for (const char* key : {"alignment", "uniformity", "effective_rank", "feature_std", "feature_std_reference",
+                            "fewshot_5way_1shot", "fewshot_5way_5shot", "fewshot_5way_1shot_ci95",
+                            "fewshot_5way_5shot_ci95"})
+      ASSERT_TRUE(s.contains(key) && s[key].is_number()) << key << "\n" << s.dump(2);
+    EXPECT_GE(s["alignment"].get<double>(), 0.0);
+    EXPECT_LE(s["alignment"].get<double>(), 4.0);
+    EXPECT_GE(s["uniformity"].get<double>(), -8.0);
+    EXPECT_LE(s["uniformity"].get<double>(), 0.0);
+    EXPECT_GE(s["effective_rank"].get<double>(), 1.0);
+    EXPECT_GT(s["feature_std"].get<double>(), 0.0);
+    EXPECT_LE(s["feature_std"].get<double>(), 1.0);
+    for (const char* key : {"fewshot_5way_1shot", "fewshot_5way_5shot"}) {
+      EXPECT_GT(s[key].get<double>(), 0.2) << key;
+      EXPECT_LE(s[key].get<double>(), 1.0) << key;
+    }
+    for (const char* key : {"fewshot_5way_1shot_ci95", "fewshot_5way_5shot_ci95"}) {
+      EXPECT_GT(s[key].get<double>(), 0.0) << key;
+      EXPECT_LT(s[key].get<double>(), 0.05) << key;
+    }
+  }
+  std::printf("[ GEOMETRY ] alignment %.4f uniformity %.4f effective_rank %.1f feature_std %.4f (ref %.4f) "
+              "fewshot 1-shot %.4f +- %.4f 5-shot %.4f +- %.4f; geometry_s %.2f of eval_s %.2f\n",
+              summary["alignment"].get<double>(), summary["uniformity"].get<double>(),
+              summary["effective_rank"].get<double>(), summary["feature_std"].get<double>(),
+              summary["feature_std_reference"].get<double>(), summary["fewshot_5way_1shot"].get<double>(),
+              summary["fewshot_5way_1shot_ci95"].get<double>(), summary["fewshot_5way_5shot"].get<double>(),
+              summary["fewshot_5way_5shot_ci95"].get<double>(), summary["geometry_s"].get<double>(),
+              summary["eval_s"].get<double>());
+  EXPECT_GT(summary["fewshot_5way_5shot"].get<double>(), summary["fewshot_5way_1shot"].get<double>());
 }
 std::string fashion_config() { return std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml"; }
 }  // namespace
@@ -88,7 +121,7 @@ TEST(Cli, ShortRealRunLearnsAndWritesRunFolder) {
   auto r = run_cli("train " + fashion_config() +
                " --set data.limit=4000 --set train.batch_size=128 --set train.epochs=6"
                " --set model.widths=[16,32,64] --set train.log_every=5 --set eval.linear=false"
-               " --set threads=2 --out " + dir);
+               " --set eval.monitor_every=50 --set threads=2 --out " + dir);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("run folder: " + dir), std::string::npos) << r.output;
   for (const char* f : {"config.yaml", "metrics.jsonl", "summary.json", "checkpoint.pt"})
@@ -106,6 +139,16 @@ TEST(Cli, ShortRealRunLearnsAndWritesRunFolder) {
     return s / double(to - from);
   };
   EXPECT_LT(mean_loss(lines.size() - 3, lines.size()), mean_loss(0, 3) - 0.3);
+  // The online kNN monitor: on the lines of steps 50, 100, 150 (every 50 steps), in [0, 1].
+  for (const auto& line : lines) {
+    const bool monitored = line["step"].get<int64_t>() % 50 == 0;
+    ASSERT_EQ(line.contains("monitor_knn_acc"), monitored) << line.dump();
+    if (!monitored) continue;
+    std::printf("[ MONITOR  ] step %lld monitor_knn_acc %.4f\n", (long long)line["step"].get<int64_t>(),
+                line["monitor_knn_acc"].get<double>());
+    EXPECT_GT(line["monitor_knn_acc"].get<double>(), 0.1);
+    EXPECT_LE(line["monitor_knn_acc"].get<double>(), 1.0);
+  }
 
   std::ifstream sf(fs::path(dir) / "summary.json");
   auto summary = nlohmann::json::parse(sf);

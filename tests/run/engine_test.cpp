@@ -107,3 +107,32 @@ TEST(Engine, ABadConfigPairingIsRefusedBeforeTraining) {
         << e.what();
   }
 }
+
+TEST(Engine, OnlineMonitorChangesNothingInTraining) {
+  // The monitor embeds a fixed sample of training images in eval mode at steps 2 and 4 (log
+  // lines every step): the same parameters and batch-norm statistics as without it, to the bit.
+  auto off = temp_dir("engine_monitor_off"), on = temp_dir("engine_monitor_on");
+  run::train_and_evaluate(image_cfg({"train.max_steps=4", "eval.monitor_every=0"}), off);
+  run::train_and_evaluate(image_cfg({"train.max_steps=4", "eval.monitor_every=2"}), on);
+  const auto lines_off = metrics(off), lines_on = metrics(on);
+  ASSERT_EQ(lines_on.size(), 4u);
+  for (size_t i = 0; i < lines_on.size(); ++i) {
+    EXPECT_FALSE(lines_off[i].contains("monitor_knn_acc"));
+    EXPECT_EQ(lines_on[i].contains("monitor_knn_acc"), i == 1 || i == 3) << "step " << i + 1;
+    EXPECT_EQ(lines_on[i]["loss"].get<double>(), lines_off[i]["loss"].get<double>()) << "step " << i + 1;
+  }
+  const double acc = lines_on[3]["monitor_knn_acc"].get<double>();
+  EXPECT_GE(acc, 0.0);
+  EXPECT_LE(acc, 1.0);
+  auto state_of = [](const std::string& dir) {
+    auto method = run::method_for_run(dir);
+    train::load_checkpoint(dir + "/checkpoint.pt", *method, nullptr);
+    std::vector<torch::Tensor> out;
+    for (const auto& p : method->parameters()) out.push_back(p.clone());
+    for (const auto& b : method->buffers()) out.push_back(b.clone());
+    return out;
+  };
+  const auto x = state_of(off), y = state_of(on);
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_TRUE(torch::equal(x[i], y[i])) << i;
+}

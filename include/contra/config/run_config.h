@@ -141,6 +141,10 @@ struct EvalConfig {
   /// Also evaluate what training is measured against: the encoder as initialised (same seed),
   /// and for images kNN on the raw pixels (summary.json: untrained, raw_pixels).
   bool baselines = true;
+  /// Online monitor: kNN accuracy of the encoder on a fixed seeded subset of the training images
+  /// (bank of up to 5,000, up to 1,000 other images as queries) at the first metrics line at or
+  /// after every monitor_every steps (metrics.jsonl monitor_knn_acc); 0 = off. Image runs.
+  int64_t monitor_every = 200;
 };
 
 struct DistConfig {

@@ -2,16 +2,29 @@
 #include <string>
 
 #include "contra/config/run_config.h"
+#include "contra/eval/geometry.h"
 #include "contra/eval/retrieval.h"
 #include "contra/train/trainer.h"
 
 namespace contra::run {
+
+/// What one set of frozen features looks like (eval/geometry.h) and how well it serves 5-way
+/// few-shot classification (eval/fewshot.h) on the evaluation split.
+struct RepresentationMetrics {
+  bool measured = false;
+  /// alignment is NaN (null in summary.json) where no positive pairs were embedded (text).
+  eval::GeometryMetrics geometry;
+  /// 5-way 1-shot and 5-shot accuracy over 600 episodes and their 95% CI half-widths; -1: not
+  /// measured (fewer than 5 classes with 16 / 20 items).
+  double fewshot_1shot = -1, fewshot_1shot_ci95 = -1, fewshot_5shot = -1, fewshot_5shot_ci95 = -1;
+};
 
 struct EvalResult {
   bool done = false;
   std::string split;  ///< "test" or "val"
   double knn_acc = 0, linear_acc = -1, linear_val_acc = -1, linear_l2 = 0;
   double embed_s = 0, eval_s = 0;
+  double geometry_s = 0;  ///< of eval_s: geometry and few-shot (views embedded, all features)
   /// Image runs with eval.baselines: kNN accuracy of the untrained encoder (the same
   /// initialisation) and of the raw pixels, same protocol (-1: not measured).
   double untrained_knn_acc = -1, pixels_knn_acc = -1;
@@ -23,6 +36,9 @@ struct EvalResult {
   /// same encoder untrained) on the same queries and documents.
   bool retrieval = false;
   eval::RetrievalMetrics trained, tfidf, untrained;
+  /// Geometry and few-shot accuracy of the trained encoder's features and, with
+  /// eval.baselines, of the untrained encoder's and (images) the raw pixels.
+  RepresentationMetrics rep_trained, rep_untrained, rep_pixels;
 };
 
 struct RunResult {

@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -37,6 +38,13 @@ class Task {
   virtual std::pair<int64_t, int64_t> image_shape() const = 0;
   /// Evaluates `method` (frozen encoder, eval mode) on the evaluation split.
   virtual EvalResult evaluate(methods::Method& method) = 0;
+  /// The online monitor (eval.monitor_every): kNN accuracy of `method` (eval mode, no
+  /// gradient, the training mode restored, no draw from the global generator) on a fixed
+  /// seeded subset of the training data; nothing where the modality has none (text).
+  virtual std::optional<double> monitor(methods::Method& method) {
+    (void)method;
+    return std::nullopt;
+  }
   /// summary.json fields that describe the data (train_images; train_examples, tokenizer, ...).
   virtual nlohmann::json describe() const = 0;
   /// What the start-up line says about the data, e.g. "60000 training images".
@@ -53,5 +61,13 @@ std::unique_ptr<Task> make_text_task(const ResolvedRun& run);
 torch::Tensor embed_all(methods::Method& method, int64_t n, int64_t batch_size,
                         const std::function<data::Batch(int64_t, int64_t)>& batch,
                         const c10::Device& device);
+
+/// Geometry of `features` [N, d] (uniformity on a sample seeded with `seed`; alignment from the
+/// positive pairs `view1`/`view2`, NaN when they are undefined) and 5-way 1-shot / 5-shot
+/// accuracy over 600 episodes (seed `seed`) with `labels` [N], each where at least 5 classes
+/// hold 1 + 15 / 5 + 15 items (-1 otherwise).
+RepresentationMetrics representation_metrics(const torch::Tensor& features, const torch::Tensor& labels,
+                                             const torch::Tensor& view1, const torch::Tensor& view2,
+                                             uint64_t seed);
 
 }  // namespace contra::run
