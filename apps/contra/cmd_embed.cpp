@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "contra/core/error.h"
+#include "contra/core/files.h"
 #include "contra/data/items.h"
 #include "contra/index/npy.h"
 #include "contra/run/encoder.h"
@@ -24,7 +25,7 @@ struct EmbedArgs {
   int pairs_column = 1;
 };
 
-/// A text file written to a temporary name and renamed into place by commit().
+/// A text file streamed to a temporary name and renamed into place by commit().
 class AtomicText {
  public:
   explicit AtomicText(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp"), out_(tmp_) {
@@ -96,9 +97,7 @@ int run_embed(const EmbedArgs& a) {
   meta["ids"] = std::filesystem::path(base + ".jsonl").filename().string();
   meta["class_names"] = classes;
   meta["seconds"] = seconds;
-  AtomicText json(base + ".json");
-  json.stream() << meta.dump(2) << '\n';
-  json.commit();
+  write_file_atomically(base + ".json", meta.dump(2) + "\n");
   std::printf("embedded %lld items in %.1f s (%.0f items/s): %s, %s.jsonl, %s.json\n", (long long)n, seconds,
               double(n) / seconds, a.out.c_str(), base.c_str(), base.c_str());
   return 0;

@@ -107,9 +107,8 @@ nlohmann::json search_embed_metadata(const std::string& embeddings) {
 
 /// Query images or texts embedded by a run's encoder: `run`, or the one that embedded the
 /// index's items (recorded by contra embed), with the same output (encoder or head).
-at::Tensor search_embed_queries(const std::string& index_dir, std::string run,
+at::Tensor search_embed_queries(const index::IndexInfo& info, std::string run,
                                 const std::vector<std::string>& images, const std::vector<std::string>& texts) {
-  const auto info = index::FaissIndex::load(index_dir).info();
   const auto meta = search_embed_metadata(info.embeddings);
   bool head = false;
   if (meta.is_object() && meta.contains("output")) head = meta["output"] == "head";
@@ -125,9 +124,8 @@ at::Tensor search_embed_queries(const std::string& index_dir, std::string run,
 
 }  // namespace
 
-void search_and_print(const SearchRequest& req, const at::Tensor& queries) {
+void search_and_print(const SearchRequest& req, index::FaissIndex& idx, const at::Tensor& queries) {
   CONTRA_CHECK(req.k >= 1, "-k must be at least 1, got ", req.k);
-  auto idx = index::FaissIndex::load(req.index_dir);
   const auto& info = idx.info();
   CONTRA_CHECK(queries.size(1) == info.dim, "index built on dimension ", info.dim,
                ", queries have dimension ", queries.size(1));
@@ -184,10 +182,11 @@ Action add_search(CLI::App& app) {
     index::set_faiss_threads(*threads);
     CONTRA_CHECK(!query_file->empty() || !query_images->empty() || !query_texts->empty(),
                  "give the queries: --query-embeddings FILE.npy, --query-image FILE or --query-text TEXT");
+    auto idx = index::FaissIndex::load(req->index_dir);
     const at::Tensor queries = !query_file->empty()
                                    ? index::read_npy(*query_file)
-                                   : search_embed_queries(req->index_dir, *run, *query_images, *query_texts);
-    search_and_print(*req, queries);
+                                   : search_embed_queries(idx.info(), *run, *query_images, *query_texts);
+    search_and_print(*req, idx, queries);
     return 0;
   };
 }

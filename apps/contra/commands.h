@@ -15,6 +15,10 @@ namespace at {
 class Tensor;
 }
 
+namespace contra::index {
+class FaissIndex;
+}
+
 namespace contra::app {
 
 /// Each subcommand registers its options on `app` and returns the action to run when chosen.
@@ -46,6 +50,6 @@ struct SearchRequest {
 
 /// Searches the index in `req.index_dir` for queries [Q, d] and prints each query's top k (with
 /// the items' id / path / label when the index has an items file). contra::Error on bad input.
-void search_and_print(const SearchRequest& req, const at::Tensor& queries);
+void search_and_print(const SearchRequest& req, index::FaissIndex& index, const at::Tensor& queries);
 
 }  // namespace contra::app

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contra/core/error.h"
+#include "contra/core/files.h"
 #include "contra/core/runtime.h"
 #include "contra/index/npy.h"
 
@@ -85,21 +86,6 @@ void faiss_apply_search_params(faiss::Index* index, IndexKind kind, int64_t ef_s
   if (kind == IndexKind::kHnsw)
     static_cast<faiss::IndexHNSWFlat*>(index)->hnsw.efSearch = int(ef_search);
   if (kind == IndexKind::kIvf) static_cast<faiss::IndexIVFFlat*>(index)->nprobe = size_t(nprobe);
-}
-
-/// Writes `text` to `path` through a temp file and a rename.
-void faiss_write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    CONTRA_CHECK(out.is_open(), "cannot write ", tmp);
-    out << text;
-    out.flush();
-    CONTRA_CHECK(out.good(), "cannot write ", tmp, " (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  CONTRA_CHECK(!ec, "cannot rename ", tmp, " to ", path, ": ", ec.message());
 }
 
 nlohmann::json faiss_info_to_json(const IndexInfo& info) {
@@ -260,7 +246,7 @@ void FaissIndex::save(const std::string& dir) const {
   }
   fs::rename(tmp, file, ec);
   CONTRA_CHECK(!ec, "cannot rename ", tmp, " to ", file, ": ", ec.message());
-  faiss_write_text_atomic((fs::path(dir) / kFaissInfoName).string(),
+  write_file_atomically((fs::path(dir) / kFaissInfoName).string(),
                           faiss_info_to_json(info_).dump(2) + "\n");
 }
 

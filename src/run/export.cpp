@@ -12,6 +12,7 @@
 
 #include "contra/config/load.h"
 #include "contra/core/error.h"
+#include "contra/core/files.h"
 #include "contra/methods/registry.h"
 #include "contra/models/convnet.h"
 #include "contra/models/momentum.h"

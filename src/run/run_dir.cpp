@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contra/core/error.h"
+#include "contra/core/files.h"
 
 namespace fs = std::filesystem;
 
@@ -37,17 +38,7 @@ RunDir RunDir::open(const std::string& path) {
 }
 
 void RunDir::write_file(const std::string& name, const std::string& content) const {
-  const std::string target = file(name), tmp = target + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    CONTRA_CHECK(out.good(), "cannot write '", tmp, "' (folder not writable?)");
-    out << content;
-    out.flush();
-    CONTRA_CHECK(out.good(), "cannot write '", tmp, "' (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  CONTRA_CHECK(!ec, "cannot move '", tmp, "' into place: ", ec.message());
+  write_file_atomically(file(name), content);
 }
 
 std::string RunDir::read_file(const std::string& name) const {

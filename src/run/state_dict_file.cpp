@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/core/files.h"
 
 namespace contra::run {
 namespace {
@@ -358,22 +359,6 @@ NamedTensors read_state_dict(const std::string& path) {
     throw Error(c10::str("cannot read state dict file '", path, "': ", e.what_without_backtrace()));
   }
   return out;
-}
-
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << bytes;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw Error(c10::str("cannot write '", tmp, "' (missing folder, disk full or not writable?)"));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  CONTRA_CHECK(!ec, "cannot move '", tmp, "' into place at '", path, "': ", ec.message());
 }
 
 void write_state_dict(const std::string& path, const NamedTensors& tensors) {

@@ -21,7 +21,4 @@ NamedTensors read_state_dict(const std::string& path);
 /// dict of tensors, atomically (temporary file + rename).
 void write_state_dict(const std::string& path, const NamedTensors& tensors);
 
-/// Writes `bytes` to `path` through a temporary file and a rename (never half a file).
-void write_file_atomically(const std::string& path, const std::string& bytes);
-
 }  // namespace contra::run
