@@ -1,5 +1,6 @@
 // contra doctor: what this machine gives contra (LibTorch, threads, BLAS, device, matmul speed).
 #include <cstdio>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
@@ -24,6 +25,13 @@ Action add_doctor(CLI::App& app) {
     std::string blas = blas_library();
     std::printf("blas       %s\n", blas.c_str());
     std::printf("mkldnn     %s\n", at::hasMKLDNN() ? "yes" : "no");
+    const KernelIsa isa = kernel_isa();
+    std::printf("onednn isa %s%s\n", isa.onednn.c_str(),
+                std::getenv("ONEDNN_MAX_CPU_ISA")  ? " (ONEDNN_MAX_CPU_ISA set)"
+                : std::getenv("DNNL_MAX_CPU_ISA") ? " (DNNL_MAX_CPU_ISA set)"
+                                                  : "");
+    std::printf("openblas   core %s; %s%s\n", isa.openblas_core.c_str(), isa.openblas_config.c_str(),
+                std::getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE set)" : "");
     std::printf("device     cpu%s\n",
                 torch::cuda::is_available()
                     ? (" + cuda (" + std::to_string(torch::cuda::device_count()) + " GPUs)").c_str()

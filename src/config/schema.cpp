@@ -302,6 +302,7 @@ std::vector<Field> build_fields() {
 
   f.push_back(number<double>("train.epochs", REF(train.epochs), kNonNeg, "training length in epochs"));
   f.push_back(number<int64_t>("train.max_steps", REF(train.max_steps), kNonNeg, "stop after N steps; 0 = by epochs"));
+  f.push_back(number<double>("train.time_budget", REF(train.time_budget), kNonNeg, "minutes from start to the last step: the run measures its speed and sets its length to fit (epochs ignored, max_steps a cap); 0 = off"));
   f.push_back(number<int64_t>("train.batch_size", REF(train.batch_size), at_least(2), "samples per step"));
   f.push_back(number<int64_t>("train.log_every", REF(train.log_every), at_least(1), "steps between metrics lines"));
   f.push_back(number<int64_t>("train.checkpoint_every", REF(train.checkpoint_every), kNonNeg, "steps between checkpoints; 0 = at the end"));

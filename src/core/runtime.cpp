@@ -1,5 +1,6 @@
 #include "contra/core/runtime.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <chrono>
@@ -53,6 +54,25 @@ std::string blas_library() {
     if (name.rfind("openblas", 0) == 0 || name.rfind("mkl", 0) == 0) return found;
   }
   return found.empty() ? "unknown" : found;
+}
+
+KernelIsa kernel_isa() {
+  KernelIsa out;
+  // Run a convolution and a product first so both libraries are loaded and initialised.
+  (void)torch::conv2d(torch::ones({1, 8, 8, 8}), torch::ones({8, 8, 3, 3}));
+  (void)torch::mm(torch::ones({8, 8}), torch::ones({8, 8}));
+  using IsaFn = int (*)();
+  using IsaStrFn = const char* (*)(int);
+  using StrFn = char* (*)();
+  auto effective = reinterpret_cast<IsaFn>(dlsym(RTLD_DEFAULT, "dnnl_get_effective_cpu_isa"));
+  auto to_str = reinterpret_cast<IsaStrFn>(dlsym(RTLD_DEFAULT, "dnnl_cpu_isa2str"));
+  if (effective && to_str)
+    if (const char* s = to_str(effective())) out.onednn = s;
+  if (auto core = reinterpret_cast<StrFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
+    if (const char* s = core()) out.openblas_core = s;
+  if (auto config = reinterpret_cast<StrFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
+    if (const char* s = config()) out.openblas_config = s;
+  return out;
 }
 
 double measure_matmul_gflops(int n, int repeats) {

@@ -1,5 +1,6 @@
 #include "contra/run/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "contra/run/stop_signal.h"
 #include "contra/run/summary.h"
 #include "contra/run/task.h"
+#include "contra/run/time_budget.h"
 
 namespace contra::run {
 namespace {
@@ -47,9 +49,41 @@ struct Engine {
   std::optional<Checkpoints> checkpoints;
   RunState start;  ///< where training starts (a resumed run's checkpoint)
   train::ScheduleOptions schedule{0.0, 1};
+  /// train.time_budget: the planner while the length is not fixed (leading process), and the plan.
+  std::optional<TimeBudgetPlanner> planner;
+  std::optional<TimeBudgetPlan> plan;
 
   bool lead() const { return run.lead(); }
 };
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+/// train.time_budget: a resumed run keeps its plan; otherwise the run goes on provisionally
+/// (max_steps, or without end) until the planner has measured the speed and fixed the length.
+void plan_time_budget(Engine& e) {
+  const auto& t = e.run.config.train;
+  if (t.time_budget <= 0) return;
+  if (e.start.time_budget) {
+    e.plan = e.start.time_budget;
+    e.schedule.total_steps(e.plan->total_steps);
+    return;
+  }
+  e.schedule.total_steps(t.max_steps > 0 ? t.max_steps : int64_t(1) << 40);
+  if (!e.lead()) return;  // the leading process plans and tells the others
+  TimeBudgetOptions o;
+  o.budget_s = t.time_budget * 60.0;
+  o.min_measure_s = std::min(o.min_measure_s, 0.05 * o.budget_s);  // short budgets measure less
+  o.monitor_every = e.run.config.eval.monitor_every;
+  o.max_steps = t.max_steps;
+  std::function<double()> time_monitor = [&e] {
+    const auto t0 = Clock::now();
+    e.task->monitor(*e.method);  // timed only; the result is not logged
+    return seconds_since(t0);
+  };
+  e.planner.emplace(o, [&e] { return seconds_since(e.started); }, time_monitor);
+}
 
 /// Data, folder, model and optimizer, and on resume the checkpoint's state.
 void assemble(Engine& e, bool resume) {
@@ -75,6 +109,7 @@ void assemble(Engine& e, bool resume) {
   e.source = e.task->make_source();
   if (e.start.step > 0) e.source->seek(e.start.step);  // a fresh source starts at batch 0
   e.schedule = e.run.schedule(e.source->batches_per_epoch());
+  plan_time_budget(e);
 }
 
 /// Several processes: one initial state, global negatives, gradient averaging.
@@ -133,10 +168,30 @@ train::TrainerHooks hooks(Engine& e) {
       *monitored = r.stats.step;
       e.dir->append_metrics(line);
     };
+  if (e.run.config.train.time_budget > 0 && !e.plan)
+    h.plan_total = [&e](int64_t step) -> std::optional<int64_t> {
+      int64_t total = -1;
+      if (e.planner)
+        if (const auto p = e.planner->after_step(step)) total = p->total_steps;
+      if (e.group) {  // every process fixes the same length at the same step
+        auto t = torch::tensor({total}, torch::kLong);
+        e.group->broadcast_(t);
+        total = t.item<int64_t>();
+      }
+      if (total < 0) return std::nullopt;
+      e.plan = e.planner ? e.planner->plan() : std::optional<TimeBudgetPlan>(TimeBudgetPlan{});
+      e.plan->total_steps = total;
+      e.schedule.total_steps(total);
+      if (e.lead())
+        std::printf("time budget %.1f min: %.2f steps/s measured over the first steps, %lld steps in all\n",
+                    e.plan->budget_s / 60.0, e.plan->steps_per_s, (long long)total);
+      return total;
+    };
   h.on_checkpoint = [&e](int64_t step, int64_t epoch, int64_t skipped) {
     if (e.group) dist::average_buffers(*e.method, *e.group);
     if (!e.lead()) return;
-    const RunState state = capture_run_state(step, epoch, skipped, *e.method, e.run.device);
+    RunState state = capture_run_state(step, epoch, skipped, *e.method, e.run.device);
+    state.time_budget = e.plan;
     e.checkpoints->save(*e.method, e.optimizer.get(), to_checkpoint_state(state));
   };
   return h;
@@ -160,10 +215,12 @@ train::TrainerOptions trainer_options(const Engine& e, const StopOnSignal& stop)
 void print_banner(const Engine& e, bool resume) {
   if (!e.lead()) return;
   const auto& c = e.run.config;
-  std::printf("contra: %s on %s, %s, %lld steps of batch %lld, %d threads, run folder %s\n",
-              c.method.c_str(), c.data.dataset.c_str(), e.task->banner().c_str(),
-              (long long)e.schedule.total_steps(), (long long)e.run.global_batch, e.threads,
-              e.path.c_str());
+  const std::string length = c.train.time_budget > 0 && !e.plan
+                                 ? c10::str("a time budget of ", c.train.time_budget, " min")
+                                 : c10::str(e.schedule.total_steps(), " steps");
+  std::printf("contra: %s on %s, %s, %s of batch %lld, %d threads, run folder %s\n",
+              c.method.c_str(), c.data.dataset.c_str(), e.task->banner().c_str(), length.c_str(),
+              (long long)e.run.global_batch, e.threads, e.path.c_str());
   if (e.group)
     std::printf("%lld processes (c10d, Gloo): %lld samples of each batch per process\n",
                 (long long)e.run.world_size, (long long)e.run.rank_batch);
@@ -192,6 +249,7 @@ RunResult finish(Engine& e, RunResult result, const StopOnSignal& stop) {
               (long long)result.train.steps, result.train.wall_s, result.train.pairs_per_s,
               100.0 * result.train.data_wait_fraction);
   std::fflush(stdout);
+  result.time_budget = e.plan;
   if (e.run.config.eval.enabled) result.eval = e.task->evaluate(*e.method);
   SummaryInputs in{e.run, result, *e.method, *e.task, e.group.get(), e.threads,
                    std::chrono::duration<double>(Clock::now() - e.started).count()};

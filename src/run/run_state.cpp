@@ -9,6 +9,7 @@ constexpr const char* kRngCpu = "rng_cpu";
 constexpr const char* kRngCuda = "rng_cuda";
 constexpr const char* kSkipped = "skipped_steps";
 constexpr const char* kController = "adaptive";
+constexpr const char* kTimeBudget = "time_budget";
 }  // namespace
 
 RunState capture_run_state(int64_t step, int64_t epoch, int64_t skipped_steps,
@@ -36,6 +37,10 @@ train::CheckpointState to_checkpoint_state(const RunState& state) {
   c.extra[kSkipped] = torch::tensor(state.skipped_steps, torch::kLong);
   if (!state.method.controller.empty())
     c.extra[kController] = torch::tensor(state.method.controller, torch::kDouble);
+  if (const auto& p = state.time_budget)
+    c.extra[kTimeBudget] = torch::tensor({p->budget_s, double(p->planned_at_step), p->planned_at_s,
+                                          p->steps_per_s, p->monitor_s, double(p->total_steps)},
+                                         torch::kDouble);
   return c;
 }
 
@@ -53,6 +58,18 @@ RunState from_checkpoint_state(const train::CheckpointState& c) {
   if (auto t = find(kController); t.defined()) {
     auto d = t.to(torch::kDouble).contiguous();
     s.method.controller.assign(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+  }
+  if (auto t = find(kTimeBudget); t.defined() && t.numel() == 6) {
+    auto d = t.to(torch::kDouble).contiguous();
+    const double* v = d.data_ptr<double>();
+    TimeBudgetPlan p;
+    p.budget_s = v[0];
+    p.planned_at_step = int64_t(v[1]);
+    p.planned_at_s = v[2];
+    p.steps_per_s = v[3];
+    p.monitor_s = v[4];
+    p.total_steps = int64_t(v[5]);
+    s.time_budget = p;
   }
   return s;
 }

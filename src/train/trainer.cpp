@@ -55,7 +55,9 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
                  const TrainerOptions& options, const TrainerHooks& hooks) {
   TORCH_INTERNAL_ASSERT(!hooks.loss && !hooks.loss_and_backward,
                         "fit(StepSource) computes the loss in the source; loss hooks must be unset");
-  const int64_t total = options.schedule().total_steps();
+  ScheduleOptions schedule = options.schedule();
+  int64_t total = schedule.total_steps();
+  bool planned = !hooks.plan_total;
   const int64_t per_epoch = std::max<int64_t>(1, source.batches_per_epoch);
   auto waited = [&] { return source.wait_seconds ? source.wait_seconds() : 0.0; };
   Progress progress(options.quiet() ? nullptr : stdout, options.log_every(), options.interactive());
@@ -85,7 +87,7 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
   };
   int64_t step = options.start_step();
   for (; step < total; ++step) {
-    const double lr = lr_at(options.schedule(), step);
+    const double lr = lr_at(schedule, step);
     optimizer.set_lr(lr);
     optimizer.zero_grad();
     StepOutput s = source.next();
@@ -126,6 +128,13 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
     pairs += s.pairs * options.world_size();
 
     const int64_t done = step + 1;
+    if (!planned) {
+      if (const auto planned_total = hooks.plan_total(done)) {
+        total = std::max(*planned_total, done);
+        schedule.total_steps(total);
+        planned = true;
+      }
+    }
     const bool last = done == total;
     if (done % options.log_every() == 0 || last || options.interactive()) {
       double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -121,6 +121,9 @@ struct OptimConfig {
 struct TrainConfig {
   double epochs = 1.0;
   int64_t max_steps = 0;  ///< stop after this many steps when > 0
+  /// Minutes from start to the last step; > 0: the run measures its speed and chooses its
+  /// length (epochs ignored, max_steps an upper bound). 0 = off.
+  double time_budget = 0;
   int64_t batch_size = 256;
   int64_t log_every = 20;
   int64_t checkpoint_every = 0;  ///< steps; 0 = only at the end

@@ -16,6 +16,17 @@ int available_cores();
 /// The BLAS library the process actually loaded (from /proc/self/maps), e.g.
 /// "openblas-openmp (/usr/lib/.../libblas.so.3)", or "unknown".
 std::string blas_library();
+/// The instruction set the kernels actually use, asked of the loaded libraries (so
+/// ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA and OPENBLAS_CORETYPE restrictions show): oneDNN's
+/// effective ISA (e.g. "Intel AVX-512 with ..."), OpenBLAS's core name and build configuration.
+/// "unknown" where the library is not loaded or does not export the query (e.g. a oneDNN linked
+/// statically with hidden symbols).
+struct KernelIsa {
+  std::string onednn = "unknown";
+  std::string openblas_core = "unknown";
+  std::string openblas_config = "unknown";
+};
+KernelIsa kernel_isa();
 
 /// Measured float32 matrix-product speed in GFLOP/s on an n x n product (best of `repeats`).
 double measure_matmul_gflops(int n = 1024, int repeats = 5);

@@ -1,9 +1,11 @@
 #pragma once
+#include <optional>
 #include <string>
 
 #include "contra/config/run_config.h"
 #include "contra/eval/geometry.h"
 #include "contra/eval/retrieval.h"
+#include "contra/run/time_budget.h"
 #include "contra/train/trainer.h"
 
 namespace contra::run {
@@ -45,6 +47,8 @@ struct RunResult {
   std::string dir;
   int stop_signal = 0;  ///< the signal that stopped training early (0: ran to the end)
   train::TrainSummary train;
+  /// train.time_budget: how the run's length was chosen (unset without a budget).
+  std::optional<TimeBudgetPlan> time_budget;
   EvalResult eval;
 };
 

@@ -4,7 +4,10 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include <optional>
+
 #include "contra/methods/method.h"
+#include "contra/run/time_budget.h"
 #include "contra/train/checkpoint.h"
 
 namespace contra::run {
@@ -18,6 +21,8 @@ struct RunState {
   at::Tensor rng_cpu;         ///< the default CPU generator (dropout, MoCo's shuffle)
   at::Tensor rng_cuda;        ///< the default CUDA generator (CUDA runs; undefined otherwise)
   methods::MethodState method;  ///< the method's controllers
+  /// train.time_budget: the length planned from the measured speed (a resumed run keeps it).
+  std::optional<TimeBudgetPlan> time_budget;
 };
 
 /// The state of this process after `step` (generators read now).
@@ -28,7 +33,7 @@ RunState capture_run_state(int64_t step, int64_t epoch, int64_t skipped_steps,
 void restore_run_state(const RunState& state, methods::Method& method, const c10::Device& device);
 
 /// The checkpoint file's form of a RunState (named tensors: rng_cpu, rng_cuda, skipped_steps,
-/// adaptive), and back; a field a checkpoint lacks keeps its default.
+/// adaptive, time_budget), and back; a field a checkpoint lacks keeps its default.
 train::CheckpointState to_checkpoint_state(const RunState& state);
 RunState from_checkpoint_state(const train::CheckpointState& state);
 

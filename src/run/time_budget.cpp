@@ -1,0 +1,60 @@
+#include "contra/run/time_budget.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "contra/core/error.h"
+
+namespace contra::run {
+
+nlohmann::json to_json(const TimeBudgetPlan& plan) {
+  return {{"minutes", plan.budget_s / 60.0},
+          {"planned_at_step", plan.planned_at_step},
+          {"planned_at_s", plan.planned_at_s},
+          {"measured_steps_per_s", plan.steps_per_s},
+          {"monitor_s", plan.monitor_s},
+          {"steps", plan.total_steps}};
+}
+
+TimeBudgetPlanner::TimeBudgetPlanner(TimeBudgetOptions options, std::function<double()> now,
+                                     std::function<double()> time_monitor)
+    : options_(options), now_(std::move(now)), time_monitor_(std::move(time_monitor)) {
+  CONTRA_CHECK(options_.budget_s > 0, "train.time_budget must be > 0 minutes");
+  CONTRA_CHECK(options_.skip_steps >= 1 && options_.min_measure_steps >= 1,
+               "time budget: skip_steps >= 1 and min_measure_steps >= 1");
+  CONTRA_CHECK(options_.margin >= 0 && options_.margin < 1, "time budget: margin in [0, 1)");
+}
+
+std::optional<TimeBudgetPlan> TimeBudgetPlanner::after_step(int64_t done) {
+  if (plan_) return plan_;
+  const double t = now_();
+  ++seen_;
+  if (seen_ <= options_.skip_steps) {
+    measure_start_s_ = t;  // the measurement starts after the last skipped step
+    measure_start_step_ = done;
+    return std::nullopt;
+  }
+  const int64_t measured = done - measure_start_step_;
+  const double seconds = t - measure_start_s_;
+  if (measured < options_.min_measure_steps || seconds < options_.min_measure_s) return std::nullopt;
+
+  TimeBudgetPlan p;
+  p.budget_s = options_.budget_s;
+  p.planned_at_step = done;
+  p.steps_per_s = seconds > 0 ? double(measured) / seconds : 1e9;
+  if (time_monitor_ && options_.monitor_every > 0) p.monitor_s = time_monitor_();
+  p.planned_at_s = now_();  // after the monitor's timing call
+  const double remaining = std::max(0.0, options_.budget_s - p.planned_at_s) * (1 - options_.margin);
+  double per_step = 1.0 / p.steps_per_s;
+  if (options_.monitor_every > 0) per_step += p.monitor_s / double(options_.monitor_every);
+  int64_t total = done + int64_t(std::floor(remaining / per_step));
+  if (options_.max_steps > 0) total = std::min(total, options_.max_steps);
+  p.total_steps = std::max(total, done);
+  plan_ = p;
+  return plan_;
+}
+
+}  // namespace contra::run
