@@ -16,9 +16,26 @@
 namespace contra::test_support {
 
 /// A fresh (emptied) folder under the test temp dir, unique to this process.
+/// The paths temp_dir handed out; removed when the test process exits (not by a forked child),
+/// unless CONTRA_KEEP_TEST_DIRS is set (to look at a failed test's files).
+struct TempDirRegistry {
+  pid_t owner = getpid();
+  std::vector<std::filesystem::path> paths;
+  ~TempDirRegistry() {
+    if (getpid() != owner || std::getenv("CONTRA_KEEP_TEST_DIRS")) return;
+    std::error_code ignored;
+    for (const auto& p : paths) std::filesystem::remove_all(p, ignored);
+  }
+};
+inline TempDirRegistry& temp_dir_registry() {
+  static TempDirRegistry registry;
+  return registry;
+}
+
 inline std::string temp_dir(const std::string& name) {
   auto d = std::filesystem::path(testing::TempDir()) / (name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(d);
+  temp_dir_registry().paths.push_back(d);
   return d.string();
 }
 
