@@ -187,6 +187,23 @@ bool emoji_render(const EmojiFont& font, uint16_t g, int size, uint8_t* dst) {
   return true;
 }
 
+/// "kiss: woman, man, light skin tone, dark skin tone" -> "kiss: woman, man";
+/// "waving hand: light skin tone" -> "waving hand".
+std::string emoji_untoned_name(const std::string& name) {
+  const size_t colon = name.find(": ");
+  if (colon == std::string::npos) return name;
+  std::string kept;
+  size_t start = colon + 2;
+  while (start <= name.size()) {
+    const size_t end = std::min(name.find(", ", start), name.size());
+    const std::string part = name.substr(start, end - start);
+    const bool tone = part.size() >= 9 && part.compare(part.size() - 9, 9, "skin tone") == 0;
+    if (!tone && !part.empty()) kept += (kept.empty() ? "" : ", ") + part;
+    start = end + 2;
+  }
+  return kept.empty() ? name.substr(0, colon) : name.substr(0, colon) + ": " + kept;
+}
+
 std::string emoji_id(const std::vector<uint32_t>& cps) {
   std::string id;
   for (uint32_t cp : cps) {
@@ -332,8 +349,13 @@ std::vector<std::string> emoji_captions(const std::string& name, const std::vect
   std::vector<std::string> captions;
   if (!name.empty()) captions.push_back(name);
   std::string with_keywords;
+  const std::vector<std::string> name_words = split_words(name);
   for (const auto& kw : keywords) {
-    if (kw.empty() || kw == name) continue;
+    // Keywords the name already says ("face" of "grinning face", "flag" of "flag: Ghana").
+    const std::vector<std::string> kw_words = split_words(kw);
+    const bool in_name = !kw_words.empty() &&
+        std::search(name_words.begin(), name_words.end(), kw_words.begin(), kw_words.end()) != name_words.end();
+    if (kw.empty() || kw == name || in_name) continue;
     with_keywords += (with_keywords.empty() ? "" : ", ") + kw;
   }
   if (!with_keywords.empty()) {
@@ -369,7 +391,13 @@ ImageTextDataset load_emoji(const EmojiOptions& options) {
     drawable.push_back({&e, g});
     drawn_keys.insert(emoji_key(e.code_points));
   }
-  // Skin-tone variants only where the base emoji is not drawn.
+  // Skin-tone variants only where the base emoji is not drawn: the same code points without
+  // the tones, or (sequences of two people with a tone each) the same name without them.
+  std::set<std::string> drawn_names;
+  for (const auto& d : drawable) {
+    const auto& cps = d.entry->code_points;
+    if (std::none_of(cps.begin(), cps.end(), emoji_skin_tone)) drawn_names.insert(d.entry->name);
+  }
   std::vector<Drawable> kept;
   for (const auto& d : drawable) {
     const auto& cps = d.entry->code_points;
@@ -378,6 +406,7 @@ ImageTextDataset load_emoji(const EmojiOptions& options) {
       for (uint32_t cp : cps)
         if (!emoji_skin_tone(cp)) base.push_back(cp);
       if (drawn_keys.count(emoji_key(base)) > 0) continue;
+      if (drawn_names.count(emoji_untoned_name(d.entry->name)) > 0) continue;
     }
     kept.push_back(d);
   }

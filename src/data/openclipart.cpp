@@ -103,6 +103,17 @@ std::string clip_clean(std::string_view text, bool underscores) {
   return letter ? out : std::string();
 }
 
+/// A title as a caption: "_" read as a space, and the package's "Clipart by <author> - " prefix
+/// dropped ("Clipart by Nicu Buculei - jigsaw_red_10" -> "jigsaw red 10").
+std::string clip_title(std::string_view raw) {
+  std::string title = clip_clean(raw, /*underscores=*/true);
+  const size_t dash = title.find(" - ");
+  if (clip_lower(title.substr(0, 11)) == "clipart by " && dash != std::string::npos) {
+    title = clip_clean(std::string_view(title).substr(dash + 3), true);
+  }
+  return title;
+}
+
 /// Lower-cased words of `s` split at anything but letters and digits (UTF-8 bytes count as
 /// letters).
 std::vector<std::string> clip_words(std::string_view s) {
@@ -300,7 +311,9 @@ std::string openclipart_file_words(std::string_view file_stem, std::string_view 
   std::string out;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
-    if (std::all_of(w.begin(), w.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) continue;
+    const auto digits = std::count_if(w.begin(), w.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+    if (digits == static_cast<std::ptrdiff_t>(w.size())) continue;         // "01"
+    if (digits > 0 && w.size() <= 3 && !out.empty()) continue;            // "t1", "v2"
     bool by_creator = false;
     for (const auto& n : names) {
       if (w == n || (w.size() >= 3 && n.size() > w.size() && n.compare(0, w.size(), w) == 0)) by_creator = true;
@@ -320,7 +333,7 @@ std::vector<std::string> openclipart_captions(const SvgMetadata& meta, std::stri
   const auto add = [&](const std::string& caption) {
     if (!caption.empty() && seen.insert(clip_lower(caption)).second) captions.push_back(caption);
   };
-  const std::string title = clip_clean(meta.title, /*underscores=*/true);
+  const std::string title = clip_title(meta.title);
   const std::string description = clip_clean(meta.description, /*underscores=*/false);
   const std::string file_words = clip_clean(openclipart_file_words(file_stem, meta.creator), false);
   const bool title_ok = !title.empty() && generic.count(clip_lower(title)) == 0;
@@ -334,7 +347,9 @@ std::vector<std::string> openclipart_captions(const SvgMetadata& meta, std::stri
   for (const auto& k : meta.keywords) {
     const std::string kw = clip_clean(k, /*underscores=*/true);
     const std::string lower = clip_lower(kw);
-    if (kw.empty() || lower == "hash" || lower == "unsorted" || !kw_seen.insert(lower).second) continue;
+    const bool hex = lower.size() > 2 && lower.compare(0, 2, "0x") == 0 &&
+                     std::all_of(lower.begin() + 2, lower.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+    if (kw.empty() || hex || lower == "hash" || lower == "unsorted" || !kw_seen.insert(lower).second) continue;
     if (keywords.size() < kOpenclipartMaxKeywords) keywords.push_back(kw);
   }
   if (!keywords.empty() && !name.empty()) {
@@ -378,8 +393,7 @@ ImageTextDataset load_openclipart(const OpenclipartOptions& options) {
   std::unordered_map<std::string, int64_t> uses;
   for (const auto& m : metadata) {
     std::unordered_set<std::string> mine;
-    for (const auto* text : {&m.title, &m.description}) {
-      const std::string t = clip_lower(clip_clean(*text, /*underscores=*/text == &m.title));
+    for (const std::string& t : {clip_lower(clip_title(m.title)), clip_lower(clip_clean(m.description, false))}) {
       if (!t.empty()) mine.insert(t);
     }
     for (const auto& t : mine) ++uses[t];

@@ -140,6 +140,11 @@ TEST(OpenclipartCaptions, GenericTitleGivesWayToTheFileName) {
   m.keywords = {"icon"};
   const auto c = openclipart_captions(m, "messagebox_warning", {"lemon svg theme"}, "x");
   EXPECT_EQ(c, (std::vector<std::string>{"messagebox warning", "messagebox warning: icon"}));
+  contra::data::SvgMetadata nicu;
+  nicu.title = "Clipart by Nicu Buculei - jigsaw_red_10";
+  nicu.keywords = {"0x93a3a4c", "jigsaw"};
+  EXPECT_EQ(openclipart_captions(nicu, "jigsaw_blue_15", {}, "x"),
+            (std::vector<std::string>{"jigsaw red 10", "jigsaw blue", "jigsaw red 10: jigsaw"}));
   // Nothing usable: the stem, then the fallback.
   EXPECT_EQ(openclipart_captions({}, "42", {}, "jigsaw"), (std::vector<std::string>{"jigsaw"}));
   contra::data::SvgMetadata junk;
@@ -154,6 +159,8 @@ TEST(OpenclipartCaptions, FileWordsDropNumbersAndTheCreator) {
   EXPECT_EQ(openclipart_file_words("bicycle_philippe_colin_01", "Philippe Colin"), "bicycle");
   EXPECT_EQ(openclipart_file_words("Jigsaw-Blue.15", ""), "jigsaw blue");
   EXPECT_EQ(openclipart_file_words("colin_portrait", "Philippe Colin"), "colin portrait");
+  EXPECT_EQ(openclipart_file_words("flag_of_brazil_rodrigo_t1", "Rodrigo Tjader"), "flag of brazil");
+  EXPECT_EQ(openclipart_file_words("3d_box_v2", ""), "3d box");
 }
 
 TEST(Openclipart, SmallPackageImagesLabelsCaptions) {

@@ -43,7 +43,8 @@ void validate(const EmojiOptions& options);
 /// Renders every fully-qualified emoji of emoji-test.txt that the font draws as one glyph: a
 /// code point (with or without U+FE0F), or a sequence (flags, keycaps, ZWJ sequences) that the
 /// font's OpenType ligatures (GSUB type 4) turn into one glyph. Skin-tone variants are left out
-/// when the font draws their base emoji. Images: [N, 3, size, size] uint8, the glyph's bitmap
+/// when the font draws their base emoji (the code points without the tones, or the name
+/// without them: "people holding hands: light skin tone, dark skin tone"). Images: [N, 3, size, size] uint8, the glyph's bitmap
 /// composited onto white, its longer side resized to `size`, the shorter centred. Captions:
 /// emoji_captions of the CLDR name (else emoji-test's) and keywords. Labels: group or subgroup
 /// in Unicode's order, class_names from emoji_class_name. ids: "U+1F600", "U+1F1FA U+1F1F8".
@@ -83,8 +84,9 @@ std::string emoji_key(const std::vector<uint32_t>& code_points);
 /// "-" as a space, "&" as "and".
 std::string emoji_class_name(std::string_view group_or_subgroup, EmojiLabels labels);
 
-/// An emoji's captions: its name, then "<name>: <keyword>, ..." with CLDR's keywords other than
-/// the name (when there are any). Never empty for a non-empty name.
+/// An emoji's captions: its name, then "<name>: <keyword>, ..." with CLDR's keywords that the
+/// name does not already hold as whole words (when there are any). Never empty for a non-empty
+/// name.
 std::vector<std::string> emoji_captions(const std::string& name, const std::vector<std::string>& keywords);
 
 }  // namespace contra::data

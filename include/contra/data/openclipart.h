@@ -61,11 +61,12 @@ SvgMetadata parse_svg_metadata(std::string_view svg);
 
 /// The captions of one image, in this order, each at most 200 bytes, duplicates (ignoring case)
 /// and captions without a letter dropped:
-///  1. the name: the title, unless it is one of `generic_texts` (a collection's name shared by
-///     many images, e.g. "Lemon SVG theme"), else the file name's words;
+///  1. the name: the title ("_" read as a space, a "Clipart by <author> - " prefix dropped),
+///     unless it is one of `generic_texts` (a collection's name shared by many images, e.g.
+///     "Lemon SVG theme"), else the file name's words;
 ///  2. the file name's words (openclipart_file_words), when they differ from the name;
 ///  3. "<name>: <keyword>, <keyword>, ..." (up to 8 keywords, "_" read as a space, the
-///     metadata artefacts "hash" and "unsorted" left out);
+///     metadata artefacts "hash", "unsorted" and hex numbers like "0x93a3a4c" left out);
 ///  4. the description (URLs removed), unless generic.
 /// `generic_texts` holds lower-cased titles and descriptions; load_openclipart passes those
 /// that at least 10 images of the package share. Never empty: without any of these, the
@@ -75,9 +76,10 @@ std::vector<std::string> openclipart_captions(const SvgMetadata& metadata, std::
                                               const std::string& fallback);
 
 /// The words of a file name's stem, lower-cased: split at anything but letters and digits,
-/// numbers alone dropped, and words of the creator's name dropped (also their first 3+ letters,
-/// as the package's file names truncate them: "tigre04_architetto_franc_01" by "Architetto
-/// Francesco Rollandin" gives "tigre04"). The first word is always kept.
+/// numbers dropped (also numbering like "t1" or "v2": up to 3 characters with a digit), and
+/// words of the creator's name dropped (also their first 3+ letters, as the package's file
+/// names truncate them: "tigre04_architetto_franc_01" by "Architetto Francesco Rollandin" gives
+/// "tigre04"). The first word is kept unless it is a number.
 std::string openclipart_file_words(std::string_view file_stem, std::string_view creator);
 
 }  // namespace contra::data
