@@ -187,6 +187,23 @@ bool emoji_render(const EmojiFont& font, uint16_t g, int size, uint8_t* dst) {
   return true;
 }
 
+/// Words split at ASCII spaces and punctuation (UTF-8 bytes belong to words).
+std::vector<std::string> emoji_words(std::string_view s) {
+  std::vector<std::string> words;
+  std::string cur;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || u >= 0x80) {
+      cur += c;
+    } else if (!cur.empty()) {
+      words.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) words.push_back(std::move(cur));
+  return words;
+}
+
 /// "kiss: woman, man, light skin tone, dark skin tone" -> "kiss: woman, man";
 /// "waving hand: light skin tone" -> "waving hand".
 std::string emoji_untoned_name(const std::string& name) {
@@ -349,10 +366,10 @@ std::vector<std::string> emoji_captions(const std::string& name, const std::vect
   std::vector<std::string> captions;
   if (!name.empty()) captions.push_back(name);
   std::string with_keywords;
-  const std::vector<std::string> name_words = split_words(name);
+  const std::vector<std::string> name_words = emoji_words(name);
   for (const auto& kw : keywords) {
     // Keywords the name already says ("face" of "grinning face", "flag" of "flag: Ghana").
-    const std::vector<std::string> kw_words = split_words(kw);
+    const std::vector<std::string> kw_words = emoji_words(kw);
     const bool in_name = !kw_words.empty() &&
         std::search(name_words.begin(), name_words.end(), kw_words.begin(), kw_words.end()) != name_words.end();
     if (kw.empty() || kw == name || in_name) continue;
@@ -406,7 +423,10 @@ ImageTextDataset load_emoji(const EmojiOptions& options) {
       for (uint32_t cp : cps)
         if (!emoji_skin_tone(cp)) base.push_back(cp);
       if (drawn_keys.count(emoji_key(base)) > 0) continue;
-      if (drawn_names.count(emoji_untoned_name(d.entry->name)) > 0) continue;
+      const std::string untoned = emoji_untoned_name(d.entry->name);
+      // "kiss: person, person, light skin tone, ..." is a toned "kiss".
+      const std::string head = untoned.substr(0, untoned.find(": "));
+      if (drawn_names.count(untoned) > 0 || drawn_names.count(head) > 0) continue;
     }
     kept.push_back(d);
   }

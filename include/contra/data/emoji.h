@@ -44,7 +44,8 @@ void validate(const EmojiOptions& options);
 /// code point (with or without U+FE0F), or a sequence (flags, keycaps, ZWJ sequences) that the
 /// font's OpenType ligatures (GSUB type 4) turn into one glyph. Skin-tone variants are left out
 /// when the font draws their base emoji (the code points without the tones, or the name
-/// without them: "people holding hands: light skin tone, dark skin tone"). Images: [N, 3, size, size] uint8, the glyph's bitmap
+/// without them: "people holding hands: light skin tone, dark skin tone", "kiss: person,
+/// person, light skin tone, dark skin tone" is a toned "kiss"). Images: [N, 3, size, size] uint8, the glyph's bitmap
 /// composited onto white, its longer side resized to `size`, the shorter centred. Captions:
 /// emoji_captions of the CLDR name (else emoji-test's) and keywords. Labels: group or subgroup
 /// in Unicode's order, class_names from emoji_class_name. ids: "U+1F600", "U+1F1FA U+1F1F8".
