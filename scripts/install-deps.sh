@@ -4,12 +4,16 @@
 # packages, now always installed; kept so existing calls work)
 set -euo pipefail
 # libfaiss-dev: the search indexes (index/); python3-numpy: the tests that check .npy files with numpy.
+# openclipart-*, fonts-noto-color-emoji, unicode-data, unicode-cldr-core: the image-text datasets
+# (data/openclipart.h, data/emoji.h).
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       dataset-fashion-mnist wordnet-base libsentencepiece-dev
       libfaiss-dev python3-numpy
+      libfreetype-dev libpng-dev  # the emoji dataset's renderer, openclipart's PNG decoder
+      openclipart-png openclipart-svg fonts-noto-color-emoji unicode-data unicode-cldr-core
       python3-torch python3-torchvision)  # interop tests check against numpy and stock PyTorch
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "contra/core/error.h"
+#include "resample.h"
 
 // Only the formats we document; stb reads from memory (we open files ourselves for clear errors).
 #define STB_IMAGE_IMPLEMENTATION
@@ -75,72 +76,13 @@ std::vector<unsigned char> read_file(const std::string& path) {
   return data;
 }
 
-/// Weights of a 1-D resampling from `in` source samples to `out` samples:
-/// area averaging when shrinking, bilinear (half-pixel centres) when enlarging. Each output
-/// sample's weights sum to 1, so a constant signal stays exactly constant.
-struct Taps {
-  std::vector<int> first;           // first source index per output
-  std::vector<int> count;           // number of taps per output
-  std::vector<float> weight;        // out * max_taps
-  int max_taps = 0;
-};
-
-Taps make_taps(int in, int out) {
-  Taps t;
-  t.first.resize(static_cast<size_t>(out));
-  t.count.resize(static_cast<size_t>(out));
-  const double scale = static_cast<double>(in) / out;
-  if (scale > 1.0) {
-    t.max_taps = static_cast<int>(std::ceil(scale)) + 1;
-    t.weight.assign(static_cast<size_t>(out) * t.max_taps, 0.0f);
-    for (int o = 0; o < out; ++o) {
-      const double lo = o * scale, hi = std::min<double>((o + 1) * scale, in);
-      const int i0 = static_cast<int>(std::floor(lo));
-      const int i1 = std::min(in, static_cast<int>(std::ceil(hi)));
-      double sum = 0.0;
-      int n = 0;
-      for (int i = i0; i < i1 && n < t.max_taps; ++i, ++n) {
-        const double w = std::min<double>(i + 1, hi) - std::max<double>(i, lo);
-        t.weight[static_cast<size_t>(o) * t.max_taps + n] = static_cast<float>(w);
-        sum += w;
-      }
-      for (int k = 0; k < n; ++k) {
-        t.weight[static_cast<size_t>(o) * t.max_taps + k] =
-            static_cast<float>(t.weight[static_cast<size_t>(o) * t.max_taps + k] / sum);
-      }
-      t.first[static_cast<size_t>(o)] = i0;
-      t.count[static_cast<size_t>(o)] = n;
-    }
-  } else {
-    t.max_taps = 2;
-    t.weight.assign(static_cast<size_t>(out) * 2, 0.0f);
-    for (int o = 0; o < out; ++o) {
-      double c = (o + 0.5) * scale - 0.5;
-      c = std::clamp(c, 0.0, static_cast<double>(in - 1));
-      const int i0 = static_cast<int>(std::floor(c));
-      const int i1 = std::min(i0 + 1, in - 1);
-      const double f = c - i0;
-      t.first[static_cast<size_t>(o)] = i0;
-      if (i1 == i0) {
-        t.count[static_cast<size_t>(o)] = 1;
-        t.weight[static_cast<size_t>(o) * 2] = 1.0f;
-      } else {
-        t.count[static_cast<size_t>(o)] = 2;
-        t.weight[static_cast<size_t>(o) * 2] = static_cast<float>(1.0 - f);
-        t.weight[static_cast<size_t>(o) * 2 + 1] = static_cast<float>(f);
-      }
-    }
-  }
-  return t;
-}
-
 /// Resizes pixels (h x w x c, interleaved) so the shorter side is `size`, centre-crops to
 /// size x size, and writes planar [c, size, size] to dst.
 void resize_center_crop(const unsigned char* pixels, int w, int h, int c, int size, uint8_t* dst) {
   // The centre square of the source, side = shorter side, maps onto the output square.
   const int side = std::min(w, h);
   const int x0 = (w - side) / 2, y0 = (h - side) / 2;
-  const Taps tx = make_taps(side, size), ty = make_taps(side, size);
+  const detail::Taps tx = detail::make_taps(side, size), ty = detail::make_taps(side, size);
 
   // Horizontal pass over the needed rows: [side rows][size][c] floats.
   std::vector<float> tmp(static_cast<size_t>(side) * size * c);
