@@ -4,12 +4,14 @@
 # packages, now always installed; kept so existing calls work)
 set -euo pipefail
 # libfaiss-dev: the search indexes (index/); python3-numpy: the tests that check .npy files with numpy.
+# libjs-chart.js: Chart.js, inlined into run reports at build time; chromium: the report's browser test.
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       dataset-fashion-mnist wordnet-base libsentencepiece-dev
       libfaiss-dev python3-numpy
+      libjs-chart.js chromium
       python3-torch python3-torchvision)  # interop tests check against numpy and stock PyTorch
 missing=()
 for p in "${pkgs[@]}"; do
