@@ -8,6 +8,7 @@
 
 #include "contra/core/rng.h"
 #include "eval_checks.h"
+#include "tsne_kernel.h"
 
 namespace contra::eval {
 namespace {
@@ -58,35 +59,6 @@ void tsne_check_perplexity(int64_t n, double perplexity) {
   CONTRA_CHECK(n >= 3, "t-SNE needs at least 3 points, got ", n);
   CONTRA_CHECK(perplexity > 1 && perplexity < double(n - 1), "t-SNE: perplexity must be in (1, ", n - 1,
                ") for ", n, " points, got ", perplexity);
-}
-
-/// One pass over all pairs for rows [r0, r1): the attractive sum e sum_j p_ij n_ij (y_i - y_j),
-/// the unnormalised repulsive sum sum_j n_ij^2 (y_i - y_j) and sum_j n_ij, n_ij = (1 + d_ij)^-1.
-template <typename P>
-void tsne_pair_pass(const P* p, const double* y, int64_t n, int64_t r0, int64_t r1, double* attr,
-                    double* rep, double* z) {
-  for (int64_t i = r0; i < r1; ++i) {
-    const P* pi = p + i * n;
-    const double yi0 = y[2 * i], yi1 = y[2 * i + 1];
-    double a0 = 0, a1 = 0, q0 = 0, q1 = 0, zi = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      const double dx = yi0 - y[2 * j], dy = yi1 - y[2 * j + 1];
-      const double num = 1.0 / (1.0 + dx * dx + dy * dy);
-      // j == i adds nothing but 1 to zi (dx = dy = 0, num = 1), taken off below: no branch.
-      const double pn = double(pi[j]) * num, nn = num * num;
-      a0 += pn * dx;
-      a1 += pn * dy;
-      q0 += nn * dx;
-      q1 += nn * dy;
-      zi += num;
-    }
-    zi -= 1.0;
-    attr[2 * i] = a0;
-    attr[2 * i + 1] = a1;
-    rep[2 * i] = q0;
-    rep[2 * i + 1] = q1;
-    z[i] = zi;
-  }
 }
 
 void tsne_check_pair_inputs(const at::Tensor& p, const at::Tensor& y) {
@@ -177,18 +149,19 @@ at::Tensor tsne_gradient(const at::Tensor& p, const at::Tensor& y, double exagge
   CONTRA_CHECK(p.scalar_type() == torch::kFloat || p.scalar_type() == torch::kDouble,
                "t-SNE: P must be float32 or float64, got ", p.scalar_type());
   const auto pc = p.contiguous();
-  const auto yc = y.to(torch::kDouble).contiguous();
-  const int64_t n = yc.size(0);
+  const auto yd = y.to(torch::kDouble);
+  const auto y0 = yd.select(1, 0).contiguous(), y1 = yd.select(1, 1).contiguous();
+  const int64_t n = yd.size(0);
   auto attr = torch::empty({n, 2}, torch::kDouble), rep = torch::empty({n, 2}, torch::kDouble);
   auto z = torch::empty({n}, torch::kDouble);
   double *a = attr.data_ptr<double>(), *r = rep.data_ptr<double>(), *zr = z.data_ptr<double>();
-  const double* yp = yc.data_ptr<double>();
+  const double *c0 = y0.data_ptr<double>(), *c1 = y1.data_ptr<double>();
   // Each row's sums are its own (fixed order), so the result does not depend on the threads.
   at::parallel_for(0, n, 16, [&](int64_t r0, int64_t r1) {
     if (pc.scalar_type() == torch::kFloat)
-      tsne_pair_pass(pc.data_ptr<float>(), yp, n, r0, r1, a, r, zr);
+      detail::tsne_pair_rows(pc.data_ptr<float>(), c0, c1, n, r0, r1, a, r, zr);
     else
-      tsne_pair_pass(pc.data_ptr<double>(), yp, n, r0, r1, a, r, zr);
+      detail::tsne_pair_rows(pc.data_ptr<double>(), c0, c1, n, r0, r1, a, r, zr);
   });
   double total = 0;
   for (int64_t i = 0; i < n; ++i) total += zr[i];  // in order: deterministic

@@ -95,9 +95,10 @@ TEST(Tsne, GradientMatchesFiniteDifferencesOfTheKl) {
       const double fd = (eval::tsne_kl(p, plus) - eval::tsne_kl(p, minus)) / (2 * h);
       EXPECT_NEAR(grad[i][k].item<double>(), fd, 1e-7) << "point " << i << " coordinate " << k;
     }
-  // A float32 P gives the same gradient to float precision; exaggeration scales the attraction
-  // only: g(e) - g(1) = (e - 1) * 4 sum_j p_ij n_ij (y_i - y_j) = (e - 1) * (g(1) + repulsion).
-  EXPECT_TRUE(torch::allclose(eval::tsne_gradient(p.to(torch::kFloat), y), grad, 1e-6, 1e-7));
+  // A float32 P (summed in float: the fast path of large maps) gives the same gradient to float
+  // precision; exaggeration scales the attraction only: g(e) - g(1) = (e - 1) * 4 sum_j p_ij n_ij
+  // (y_i - y_j), so g(3) - g(2) = g(2) - g(1).
+  EXPECT_TRUE(torch::allclose(eval::tsne_gradient(p.to(torch::kFloat), y), grad, 1e-4, 1e-6));
   const auto g3 = eval::tsne_gradient(p, y, 3.0);
   const auto g2 = eval::tsne_gradient(p, y, 2.0);
   EXPECT_TRUE(torch::allclose(g3 - g2, g2 - grad, 1e-9, 1e-12));
