@@ -172,11 +172,14 @@ at::Tensor tsne(const at::Tensor& x, const TsneOptions& o) {
   torch::NoGradGuard no_grad;
   CONTRA_CHECK(o.iterations() >= 0 && o.exaggeration_iterations() >= 0 && o.momentum_switch() >= 0,
                "t-SNE: iteration counts must be >= 0");
-  CONTRA_CHECK(o.learning_rate() > 0, "t-SNE: learning_rate must be > 0, got ", o.learning_rate());
+  CONTRA_CHECK(o.learning_rate() >= 0, "t-SNE: learning_rate must be >= 0 (0 = automatic), got ",
+               o.learning_rate());
   CONTRA_CHECK(o.early_exaggeration() >= 1, "t-SNE: early_exaggeration must be >= 1, got ",
                o.early_exaggeration());
   const auto p = tsne_joint_p(x, o.perplexity(), torch::kFloat);
   const int64_t n = p.size(0);
+  const double eta = o.learning_rate() > 0 ? o.learning_rate()
+                                           : std::max(double(n) / o.early_exaggeration() / 4.0, 50.0);
   auto y = tsne_initial_map(n, o.seed());
   auto update = torch::zeros_like(y), gains = torch::ones_like(y);
   for (int64_t it = 0; it < o.iterations(); ++it) {
@@ -185,7 +188,7 @@ at::Tensor tsne(const at::Tensor& x, const TsneOptions& o) {
     const auto grad = tsne_gradient(p, y, exaggeration);
     const auto flipped = (grad > 0) != (update > 0);
     gains = torch::where(flipped, gains + 0.2, gains * 0.8).clamp_min_(0.01);
-    update = momentum * update - o.learning_rate() * gains * grad;
+    update = momentum * update - eta * gains * grad;
     y = y + update;
     y = y - y.mean(0, true);
   }

@@ -151,7 +151,7 @@ void report_image_neighbours(RunReport& r, const ReportInputs& in, const std::ve
   const auto q = torch::tensor(queries, torch::kLong);
   auto sims = torch::mm(x.index_select(0, q), x.t());
   sims.scatter_(1, q.unsqueeze(1), -std::numeric_limits<float>::infinity());  // not itself
-  const auto [top, at] = sims.topk(k, 1);
+  const auto [top, nearest] = sims.topk(k, 1);
   const auto images = in.images.to(torch::kUInt8);
   for (size_t a = 0; a < queries.size(); ++a) {
     QueryRow row;
@@ -159,7 +159,7 @@ void report_image_neighbours(RunReport& r, const ReportInputs& in, const std::ve
     row.query.label = labels[size_t(queries[a])];
     for (int64_t b = 0; b < k; ++b) {
       GridItem item;
-      const int64_t j = at[int64_t(a)][b].item<int64_t>();
+      const int64_t j = nearest[int64_t(a)][b].item<int64_t>();
       item.png_base64 = report_png(images[j]);
       item.label = labels[size_t(j)];
       item.similarity = top[int64_t(a)][b].item<double>();
@@ -180,7 +180,7 @@ void report_text_neighbours(RunReport& r, const ReportInputs& in, const std::vec
   const auto q = torch::tensor(queries, torch::kLong);
   const auto sims = torch::mm(report_unit_rows(in.features.index_select(0, q)),
                               report_unit_rows(in.document_features).t());
-  const auto [top, at] = sims.topk(k, 1);
+  const auto [top, nearest] = sims.topk(k, 1);
   for (size_t a = 0; a < queries.size(); ++a) {
     QueryRow row;
     const int64_t target = in.targets[queries[a]].item<int64_t>();
@@ -191,7 +191,7 @@ void report_text_neighbours(RunReport& r, const ReportInputs& in, const std::vec
     row.target_rank = (sims[int64_t(a)] >= own).sum().item<int64_t>();
     for (int64_t b = 0; b < k; ++b) {
       GridItem item;
-      const int64_t j = at[int64_t(a)][b].item<int64_t>();
+      const int64_t j = nearest[int64_t(a)][b].item<int64_t>();
       item.text = in.documents[size_t(j)];
       item.similarity = top[int64_t(a)][b].item<double>();
       item.same = j == target;

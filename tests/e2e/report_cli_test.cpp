@@ -200,7 +200,7 @@ TEST(ReportInput, BadInputGetsOneClearMessageAndExit2) {
       {"report --run " + empty, "is not a contra run folder (no config.yaml)"},
       {"report --run " + no_metrics, "has no metrics.jsonl: the run has not logged a step yet"},
       {"report --compare " + no_metrics, "--compare needs at least 2 run folders, got 1"},
-      {"report --compare " + no_metrics + " " + empty, "is not a contra run folder"},
+      {"report --compare " + empty + " " + no_metrics, "is not a contra run folder"},
       {"report --run " + empty + " --compare " + empty + " " + empty, "excludes"},
       {"report --run " + no_metrics + " --map-points 50000", "at most 20000 map points"},
   };

@@ -11,7 +11,8 @@ struct PcaResult {
   at::Tensor explained;  ///< [k] float64: each component's share of the total variance
 };
 
-/// The first `k` principal components of `x` [N, d] (rows centred, LibTorch's SVD). Each
+/// The first `k` principal components of `x` [N, d] (rows centred; the eigenvectors of the
+/// smaller Gram matrix, X^T X or X X^T, by LibTorch's symmetric eigensolver). Each
 /// component's sign is fixed so that its largest-magnitude loading is positive, so the same
 /// input always gives the same map. k <= min(N, d). Throws contra::Error for fewer than 2 rows,
 /// a bad k or non-finite values.

@@ -19,8 +19,10 @@ struct TsneOptions {
   /// Factor on P during the first exaggeration_iterations (default 12): clusters form early.
   TORCH_ARG(double, early_exaggeration) = 12.0;
   TORCH_ARG(int64_t, exaggeration_iterations) = 250;
-  /// Step size eta (default 200).
-  TORCH_ARG(double, learning_rate) = 200.0;
+  /// Step size eta; 0 (the default) = max(N / early_exaggeration / 4, 50) (Belkina et al. 2019,
+  /// scikit-learn's "auto"): van der Maaten's fixed 200 overshoots on small maps under the
+  /// exaggeration and is slow on large ones.
+  TORCH_ARG(double, learning_rate) = 0.0;
   /// Momentum before and after momentum_switch iterations (default 0.5, then 0.8).
   TORCH_ARG(double, initial_momentum) = 0.5;
   TORCH_ARG(double, final_momentum) = 0.8;
