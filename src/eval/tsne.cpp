@@ -1,6 +1,9 @@
 #include "contra/eval/tsne.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <tuple>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -13,7 +16,7 @@
 namespace contra::eval {
 namespace {
 
-/// Rows of the sigma search done at once: memory O(chunk x N) float64 per temporary.
+/// Rows of the sigma search done at once: their distances take O(chunk x N) float64.
 constexpr int64_t kTsneSearchChunk = 256;
 
 /// Squared Euclidean distances between rows `a` [m, d] and all rows `x` [N, d] (float64, >= 0).
@@ -22,37 +25,63 @@ at::Tensor tsne_sq_distances(const at::Tensor& a, const at::Tensor& x, const at:
   return (a_sq + x_sq.unsqueeze(0) - 2.0 * torch::mm(a, x.t())).clamp_min_(0.0);
 }
 
-/// The sigma search for rows [begin, begin + d.size(0)) of the full matrix, `d` [m, N] their
-/// squared distances to all N points: those rows of the conditional P, their beta and perplexity.
+/// One row's search: `d` the squared distances to all n points (`self` the row's own index),
+/// writes p_{j|i} into `p` and returns (beta, perplexity). Newton's method on H(beta) (dH/dbeta =
+/// -beta Var_p(d)), kept inside the bracket [lo, hi] that each evaluation narrows, bisecting (or
+/// doubling, while unbracketed) when a Newton step would leave it: a handful of passes per row.
+std::pair<double, double> tsne_search_row(const double* d, int64_t n, int64_t self, double perplexity,
+                                          double tolerance, int64_t max_steps, double* p) {
+  // Shifting by the nearest distance leaves p and H unchanged and keeps exp in range.
+  double nearest = std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < n; ++j)
+    if (j != self) nearest = std::min(nearest, d[j]);
+  const double target = std::log(perplexity);
+  double beta = 1.0, lo = 0.0, hi = std::numeric_limits<double>::infinity(), entropy = 0.0;
+  for (int64_t step = 0;; ++step) {
+    double sum = 0, mean = 0, second = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const double dj = j == self ? 0.0 : d[j] - nearest;
+      const double pj = j == self ? 0.0 : std::exp(-beta * dj);
+      p[j] = pj;
+      sum += pj;
+      mean += pj * dj;
+      second += pj * dj * dj;
+    }
+    mean /= sum;
+    second /= sum;
+    entropy = std::log(sum) + beta * mean;
+    const double diff = entropy - target;
+    if (std::abs(diff) <= tolerance || step >= max_steps) {
+      for (int64_t j = 0; j < n; ++j) p[j] /= sum;
+      return {beta, std::exp(entropy)};
+    }
+    // Entropy too high: the Gaussian is too wide, beta must grow.
+    (diff > 0 ? lo : hi) = beta;
+    const double slope = -beta * (second - mean * mean);
+    const double newton = slope < 0 ? beta - diff / slope : std::numeric_limits<double>::quiet_NaN();
+    if (newton > lo && newton < hi)
+      beta = newton;
+    else
+      beta = std::isinf(hi) ? beta * 2.0 : (lo + hi) / 2.0;
+  }
+}
+
+/// Rows [begin, begin + m) of the conditional P from their squared distances `d` [m, N]
+/// (float64, contiguous), rows in parallel: [m, N] P, [m] beta, [m] perplexity.
 TsneConditional tsne_search_rows(const at::Tensor& d, int64_t begin, double perplexity,
                                  double tolerance, int64_t max_steps) {
   const int64_t m = d.size(0), n = d.size(1);
-  const auto rows = torch::arange(m, torch::kLong);
-  auto self = torch::zeros({m, n}, torch::kBool);
-  self.index_put_({rows, rows + begin}, true);
-  // Shifting each row by its nearest distance leaves p and H unchanged and keeps exp in range.
-  const auto nearest = d.masked_fill(self, std::numeric_limits<double>::infinity()).amin(1, true);
-  const auto shifted = (d - nearest).masked_fill_(self, 0.0);
-  const double target = std::log(perplexity);
-  auto beta = torch::ones({m}, torch::kDouble);
-  auto lo = torch::zeros({m}, torch::kDouble);
-  auto hi = torch::full({m}, std::numeric_limits<double>::infinity(), torch::kDouble);
-  at::Tensor row_p, entropy;
-  for (int64_t step = 0;; ++step) {
-    row_p = torch::exp(-shifted * beta.unsqueeze(1)).masked_fill_(self, 0.0);
-    const auto sum = row_p.sum(1);
-    entropy = torch::log(sum) + beta * (shifted * row_p).sum(1) / sum;
-    const auto diff = entropy - target;
-    const auto open = diff.abs() > tolerance;
-    if (step >= max_steps || !open.any().item<bool>()) break;
-    // Entropy too high: the Gaussian is too wide, raise beta (double it until bracketed).
-    const auto up = open & (diff > 0), down = open & (diff <= 0);
-    lo = torch::where(up, beta, lo);
-    hi = torch::where(down, beta, hi);
-    const auto raised = torch::where(torch::isinf(hi), beta * 2.0, (beta + hi) / 2.0);
-    beta = torch::where(up, raised, torch::where(down, (beta + lo) / 2.0, beta));
-  }
-  return {row_p / row_p.sum(1, true), beta, torch::exp(entropy)};
+  TsneConditional out;
+  out.p = torch::empty({m, n}, torch::kDouble);
+  out.beta = torch::empty({m}, torch::kDouble);
+  out.perplexity = torch::empty({m}, torch::kDouble);
+  const double* dp = d.data_ptr<double>();
+  double *pp = out.p.data_ptr<double>(), *bp = out.beta.data_ptr<double>(), *hp = out.perplexity.data_ptr<double>();
+  at::parallel_for(0, m, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      std::tie(bp[r], hp[r]) = tsne_search_row(dp + r * n, n, begin + r, perplexity, tolerance, max_steps, pp + r * n);
+  });
+  return out;
 }
 
 void tsne_check_perplexity(int64_t n, double perplexity) {
@@ -101,7 +130,7 @@ TsneConditional tsne_conditional(const at::Tensor& sq_distances, double perplexi
   out.perplexity = torch::empty({n}, torch::kDouble);
   for (int64_t i = 0; i < n; i += kTsneSearchChunk) {
     const int64_t j = std::min(n, i + kTsneSearchChunk);
-    const auto rows = tsne_search_rows(dd.slice(0, i, j), i, perplexity, tolerance, max_steps);
+    const auto rows = tsne_search_rows(dd.slice(0, i, j).contiguous(), i, perplexity, tolerance, max_steps);
     out.p.slice(0, i, j).copy_(rows.p);
     out.beta.slice(0, i, j).copy_(rows.beta);
     out.perplexity.slice(0, i, j).copy_(rows.perplexity);
@@ -122,7 +151,7 @@ at::Tensor tsne_joint_p(const at::Tensor& x, double perplexity, at::ScalarType d
   auto p = torch::empty({n, n}, dtype);
   for (int64_t i = 0; i < n; i += kTsneSearchChunk) {
     const int64_t j = std::min(n, i + kTsneSearchChunk);
-    p.slice(0, i, j).copy_(tsne_search_rows(tsne_sq_distances(xd.slice(0, i, j), xd, x_sq), i,
+    p.slice(0, i, j).copy_(tsne_search_rows(tsne_sq_distances(xd.slice(0, i, j), xd, x_sq).contiguous(), i,
                                             perplexity, 1e-5, 200).p);
   }
   p.add_(p.t().clone()).div_(2.0 * double(n));

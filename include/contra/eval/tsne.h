@@ -40,9 +40,9 @@ struct TsneConditional {
 };
 
 /// p_{j|i} = exp(-beta_i d_ij) / sum_{k != i} exp(-beta_i d_ik) from squared distances
-/// `sq_distances` [N, N] (the diagonal is ignored), with beta_i found by bisection (doubling
-/// until bracketed) so that exp(H(P_i)) = perplexity within `tolerance` on H (or after
-/// max_steps halvings). Throws contra::Error for a matrix that is not square or not finite,
+/// `sq_distances` [N, N] (the diagonal is ignored), with beta_i found by a binary search
+/// (doubling until bracketed) sped up by Newton steps inside the bracket, so that
+/// exp(H(P_i)) = perplexity within `tolerance` on H (or after max_steps steps). Throws contra::Error for a matrix that is not square or not finite,
 /// fewer than 3 points, or a perplexity outside (1, N - 1).
 TsneConditional tsne_conditional(const at::Tensor& sq_distances, double perplexity,
                                  double tolerance = 1e-5, int64_t max_steps = 200);
