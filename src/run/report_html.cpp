@@ -78,11 +78,11 @@ const std::vector<CurveGroup>& html_curve_groups() {
   static const std::vector<CurveGroup> groups = {
       {"Loss", "loss", {{"loss", "loss"}}},
       {"Learning rate", "learning rate", {{"lr", "learning rate"}}},
-      {"Throughput and data wait", "pairs/s", {{"pairs_per_s", "pairs/s"}}, "data_wait",
-       "data wait (share of time)"},
+      {"Throughput and data wait", "pairs/s", {{"pairs_per_s", "pairs/s (pairs_per_s)"}}, "data_wait",
+       "data wait, share of time (data_wait)"},
       {"Similarity of positive and negative pairs (training batch)", "similarity",
-       {{"pos_sim", "positive pairs"}, {"neg_sim", "negative pairs"}}},
-      {"Accuracy", "accuracy", {{"top1", "in-batch top-1"}, {"monitor_knn_acc", "online kNN monitor"}}},
+       {{"pos_sim", "positive pairs (pos_sim)"}, {"neg_sim", "negative pairs (neg_sim)"}}},
+      {"Accuracy", "accuracy", {{"top1", "in-batch top-1 (top1)"}, {"monitor_knn_acc", "online kNN monitor (monitor_knn_acc)"}}},
       {"Hardness \u03b2", "\u03b2", {{"hard_beta", "hard_beta"}}},
       {"MoCo queue fill", "keys in the queue", {{"queue_filled", "queue_filled"}}},
       {"MoCo momentum", "momentum", {{"momentum", "momentum"}}},
@@ -194,7 +194,7 @@ h1 { font-size: 22px; margin: 8px 0 4px; } h2 { font-size: 18px; margin: 28px 0 
 .meta { color: #555; font-size: 13px; } .note { background: #fff6dd; border: 1px solid #e8d48a; padding: 8px 12px; margin: 12px 0; font-size: 14px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 12px 20px; }
 .maps { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 12px 20px; }
-figure { margin: 0; } figcaption { font-size: 13px; font-weight: 600; margin-bottom: 2px; } .caption { font-size: 12px; color: #555; margin: 2px 0 0; }
+figure { margin: 0; } figure.histogram { max-width: 760px; } figcaption { font-size: 13px; font-weight: 600; margin-bottom: 2px; } .caption { font-size: 12px; color: #555; margin: 2px 0 0; }
 table { border-collapse: collapse; font-size: 13px; margin: 6px 0 14px; } th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; } th { background: #f4f4f4; }
 table.nn td { border: none; padding: 2px 3px; text-align: center; vertical-align: top; font-size: 11px; color: #444; }
@@ -419,7 +419,7 @@ std::string run_page(const RunReport& run, int64_t& charts) {
     body += "</div>\n";
     body += html_neighbour_section(run);
     if (!data["histogram"].is_null()) {
-      body += "<h2 id=\"similarities\">Similarity of positive and negative pairs</h2>\n<figure><canvas id=\"similarity\"></canvas>"
+      body += "<h2 id=\"similarities\">Similarity of positive and negative pairs</h2>\n<figure class=\"histogram\"><canvas id=\"similarity\"></canvas>"
               "<p class=\"caption\">Cosine similarity of the encoder features. Positive pair: " +
               html_escape(run.histogram.positives_are) +
               "; negative pair: the first of one pair with the second of another item's (a seeded pairing).</p></figure>\n";

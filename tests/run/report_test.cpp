@@ -90,7 +90,7 @@ TEST(Report, RunWithoutCheckpointGetsCurvesAndTables) {
   EXPECT_NE(page.find("no checkpoint (checkpoint.pt)"), std::string::npos);
   // The data: the skipped step's loss is a gap (null); the monitor is drawn with markers.
   EXPECT_NE(page.find("[30,null]"), std::string::npos);
-  EXPECT_NE(page.find("\"label\":\"online kNN monitor\",\"points\":[[40,0.54]"), std::string::npos);
+  EXPECT_NE(page.find("\"label\":\"online kNN monitor (monitor_knn_acc)\",\"points\":[[40,0.54]"), std::string::npos);
   // The summary (settings included) and the config as written.
   EXPECT_NE(page.find("<td>knn_temperature</td><td>0.1</td>"), std::string::npos);
   EXPECT_NE(page.find("<th>untrained</th>"), std::string::npos);
@@ -152,7 +152,7 @@ TEST(Report, ComparisonOverlaysCurvesAndShowsWhatDiffers) {
   const std::string name_a = fs::path(a).filename().string(), name_b = fs::path(b).filename().string();
   // One series per run in the loss chart; two columns per run in the similarity chart.
   EXPECT_NE(page.find("\"label\":\"" + name_a + "\""), std::string::npos);
-  EXPECT_NE(page.find("\"label\":\"" + name_b + ": negative pairs\""), std::string::npos);
+  EXPECT_NE(page.find("\"label\":\"" + name_b + ": negative pairs (neg_sim)\""), std::string::npos);
   // Summaries side by side, the baseline flattened; the differing config key, and only it.
   EXPECT_NE(page.find("<td>knn_acc</td><td>0.8</td><td>0.83</td>"), std::string::npos);
   EXPECT_NE(page.find("<td>untrained.knn_acc</td><td>0.7</td><td>0.7</td>"), std::string::npos);
