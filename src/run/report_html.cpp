@@ -79,7 +79,7 @@ const std::vector<CurveGroup>& html_curve_groups() {
       {"Loss", "loss", {{"loss", "loss"}}},
       {"Learning rate", "learning rate", {{"lr", "learning rate"}}},
       {"Throughput and data wait", "pairs/s", {{"pairs_per_s", "pairs/s (pairs_per_s)"}}, "data_wait",
-       "data wait, share of time (data_wait)"},
+       "data wait (data_wait)"},
       {"Similarity of positive and negative pairs (training batch)", "similarity",
        {{"pos_sim", "positive pairs (pos_sim)"}, {"neg_sim", "negative pairs (neg_sim)"}}},
       {"Accuracy", "accuracy", {{"top1", "in-batch top-1 (top1)"}, {"monitor_knn_acc", "online kNN monitor (monitor_knn_acc)"}}},
