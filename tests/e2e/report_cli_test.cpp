@@ -99,6 +99,11 @@ TEST(ReportBrowser, ShortRunReportRendersEveryChartOffline) {
   // train wrote the report at the end (report.enabled defaults to true).
   EXPECT_NE(train.output.find("report: " + dir + "/report.html"), std::string::npos) << train.output;
   ASSERT_TRUE(fs::exists(dir + "/report.html"));
+  // The evaluation's settings are in summary.json, and so on the page.
+  const std::string summary = slurp(dir + "/summary.json");
+  for (const char* key : {"\"knn_k\": 200", "\"knn_temperature\": 0.1", "\"knn_similarity\": \"cosine\"",
+                          "\"eval_features\": \"encoder\"", "\"eval_split\": \"test\""})
+    EXPECT_NE(summary.find(key), std::string::npos) << key << "\n" << summary;
 
   auto rep = run_cli("report --run " + dir + " --map-points 800 --tsne-iterations 500");
   ASSERT_EQ(rep.code, 0) << rep.output;
@@ -114,6 +119,7 @@ TEST(ReportBrowser, ShortRunReportRendersEveryChartOffline) {
   EXPECT_NE(page.find("data:image/png;base64,iVBORw0KGgo"), std::string::npos);  // PNG signature
   EXPECT_NE(page.find("<td class=\"same\">"), std::string::npos);
   EXPECT_NE(page.find("800 of the 10000 test images"), std::string::npos);
+  EXPECT_NE(page.find("<td>knn_k</td><td>200</td>"), std::string::npos);
 
   const ReportDom dom = report_read_dom(report_browse(chromium, html, "--dump-dom"));
   ASSERT_TRUE(dom.found) << "chromium printed no DOM";
