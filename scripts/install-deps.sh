@@ -6,6 +6,7 @@ set -euo pipefail
 # libfaiss-dev: the search indexes (index/); python3-numpy: the tests that check .npy files with numpy.
 # openclipart-*, fonts-noto-color-emoji, unicode-data, unicode-cldr-core: the image-text datasets
 # (data/openclipart.h, data/emoji.h).
+# libjs-chart.js: Chart.js, inlined into run reports at build time; chromium: the report's browser test.
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-openmp
       zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libstb-dev
@@ -14,6 +15,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libfaiss-dev python3-numpy
       libfreetype-dev libpng-dev  # the emoji dataset's renderer, openclipart's PNG decoder
       openclipart-png openclipart-svg fonts-noto-color-emoji unicode-data unicode-cldr-core
+      libjs-chart.js chromium
       python3-torch python3-torchvision)  # interop tests check against numpy and stock PyTorch
 missing=()
 for p in "${pkgs[@]}"; do

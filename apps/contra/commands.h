@@ -32,6 +32,7 @@ Action add_embed(CLI::App& app);
 Action add_index(CLI::App& app);
 Action add_search(CLI::App& app);
 Action add_export(CLI::App& app);
+Action add_report(CLI::App& app);
 
 /// The evaluation's figures: kNN and linear probe (images) or gloss retrieval (text), then the
 /// baselines measured beside them.

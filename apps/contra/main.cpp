@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, contra::app::Action>> commands;
   for (auto add : {contra::app::add_train, contra::app::add_eval, contra::app::add_doctor,
                     contra::app::add_tokenizer, contra::app::add_embed, contra::app::add_index,
-                    contra::app::add_search, contra::app::add_export}) {
+                    contra::app::add_search, contra::app::add_export,
+                    contra::app::add_report}) {
     size_t before = app.get_subcommands({}).size();
     auto action = add(app);
     commands.emplace_back(app.get_subcommands({})[before], action);

@@ -323,6 +323,9 @@ std::vector<Field> build_fields() {
   f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
   f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online kNN monitor values (metrics.jsonl monitor_knn_acc, on a fixed sample of training images; image runs); 0 = off"));
+
+  f.push_back(flag("report.enabled", REF(report.enabled), "write report.html (curves, embedding maps, neighbours, similarities; see contra report) into the run folder at the end of training"));
+  f.push_back(number<int64_t>("report.map_points", REF(report.map_points), Range{3, 20000}, "evaluation items (a seeded sample) in the report's PCA and exact t-SNE maps; t-SNE's time grows with the square"));
   return f;
 }
 #undef REF

@@ -74,6 +74,7 @@ RetrievalTask gloss_retrieval_task(const WordNet& wordnet, const std::vector<int
     if (s.definition.empty()) continue;
     const int64_t doc = int64_t(task.documents.size());
     task.documents.push_back(s.definition);
+    task.synsets.push_back(i);
     for (const auto& e : s.examples) {
       task.queries.push_back(e);
       task.targets.push_back(doc);

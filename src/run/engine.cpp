@@ -19,6 +19,7 @@
 #include "contra/methods/grad_cache.h"
 #include "contra/models/batch_norm.h"
 #include "contra/run/checkpoints.h"
+#include "contra/run/report.h"
 #include "contra/run/run_state.h"
 #include "contra/run/stop_signal.h"
 #include "contra/run/summary.h"
@@ -230,6 +231,22 @@ void print_banner(const Engine& e, bool resume) {
   std::fflush(stdout);
 }
 
+/// report.enabled: the run report, written last. A failure is a warning: the run is complete
+/// (checkpoint and summary.json are written) and `contra report` can write it later.
+void write_report_at_end(const Engine& e) {
+  try {
+    const auto r = write_run_report(e.path, "", ReportOptions().map_points(e.run.config.report.map_points));
+    std::printf("report: %s (%.1f s)\n", r.path.c_str(), r.seconds);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr,
+                 "warning: the run report could not be written: %s\n"
+                 "warning: the run itself is complete (checkpoint and summary.json are written); "
+                 "write the report later with: contra report --run %s\n",
+                 error.what(), e.path.c_str());
+  }
+  std::fflush(stdout);
+}
+
 /// After the loop: the interrupted run's message, or (leading process) evaluation and
 /// summary.json; the other processes wait for the leader to finish.
 RunResult finish(Engine& e, RunResult result, const StopOnSignal& stop) {
@@ -254,7 +271,8 @@ RunResult finish(Engine& e, RunResult result, const StopOnSignal& stop) {
   SummaryInputs in{e.run, result, *e.method, *e.task, e.group.get(), e.threads,
                    std::chrono::duration<double>(Clock::now() - e.started).count()};
   e.dir->write_file("summary.json", summary_json(in).dump(2) + "\n");
-  if (e.group) e.group->finish();
+  if (e.group) e.group->finish();  // the other processes need not wait for the report
+  if (e.run.config.report.enabled) write_report_at_end(e);
   return result;
 }
 

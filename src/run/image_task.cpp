@@ -143,6 +143,8 @@ class ImageTask : public Task {
     EvalResult r;
     r.done = true;
     r.split = cfg_.eval.split;
+    r.knn_k = cfg_.eval.knn_k;
+    r.knn_temperature = cfg_.eval.knn_temperature;
     const auto t0 = Clock::now();
     CONTRA_CHECK((train_.labels >= 0).all().item<bool>() && (evaluation_.labels >= 0).all().item<bool>(),
                  "evaluation needs labels for every image");
@@ -203,6 +205,21 @@ class ImageTask : public Task {
         features(method, monitor_bank_), monitor_bank_.labels, features(method, monitor_queries_),
         monitor_queries_.labels,
         eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
+  }
+
+  ReportInputs report_inputs(methods::Method& method) override {
+    ReportInputs r;
+    r.features = features(method, evaluation_);
+    r.labels = evaluation_.labels;
+    r.class_names = evaluation_.class_names;
+    r.items = run_.eval_split == data::EvalSplit::kTest ? "test images" : "validation images";
+    r.images = evaluation_.images;
+    // The pairs alignment is measured on (summary.json alignment): the same seeded sample.
+    std::tie(r.first, r.second) =
+        view_pairs([&](const torch::Tensor& v) { return features_of_views(method, v); });
+    r.pair_items = torch::arange(r.first.size(0), torch::kLong);
+    r.positives = "two augmented views of one image (the run's augmentations)";
+    return r;
   }
 
   nlohmann::json describe() const override { return {{"train_images", train_.size()}}; }

@@ -67,6 +67,9 @@ nlohmann::json eval_json(const EvalResult& e) {
     add_representation(j["untrained"], e.rep_untrained);
   } else {
     j["knn_acc"] = e.knn_acc;
+    j["knn_k"] = e.knn_k;
+    j["knn_temperature"] = e.knn_temperature;
+    j["knn_similarity"] = "cosine";
     j["linear_acc"] = or_null(e.linear_acc);
     j["linear_l2"] = e.linear_l2;
     j["linear_val_acc"] = or_null(e.linear_val_acc);
@@ -89,6 +92,7 @@ nlohmann::json eval_json(const EvalResult& e) {
   }
   if (e.rep_trained.measured) j["geometry_s"] = e.geometry_s;
   j["eval_split"] = e.split;
+  j["eval_features"] = e.features;
   j["eval_s"] = e.eval_s;
   return j;
 }

@@ -99,6 +99,35 @@ class TextTask : public Task {
 
   EvalResult evaluate(methods::Method& method) override;
 
+  ReportInputs report_inputs(methods::Method& method) override {
+    ReportInputs r;
+    r.items = std::string("example sentences of the ") +
+              (run_.eval_split == data::EvalSplit::kVal ? "validation" : "held-out") + " synsets";
+    r.texts = task_.queries;
+    r.documents = task_.documents;
+    r.features = features(method, task_.queries);
+    r.document_features = features(method, task_.documents);
+    r.targets = torch::tensor(task_.targets, torch::kLong);
+    // Coloured by part of speech (thousands of synsets would be thousands of colours).
+    r.class_names = {"noun", "verb", "adjective", "adverb"};
+    std::vector<int64_t> pos;
+    for (const int64_t doc : task_.targets) {
+      switch (wordnet_->synsets.at(size_t(task_.synsets.at(size_t(doc)))).pos) {
+        case data::PartOfSpeech::kNoun: pos.push_back(0); break;
+        case data::PartOfSpeech::kVerb: pos.push_back(1); break;
+        case data::PartOfSpeech::kAdjective:
+        case data::PartOfSpeech::kAdjectiveSatellite: pos.push_back(2); break;
+        case data::PartOfSpeech::kAdverb: pos.push_back(3); break;
+      }
+    }
+    r.labels = torch::tensor(pos, torch::kLong);
+    r.first = r.features;
+    r.second = r.document_features.index_select(0, r.targets);
+    r.pair_items = r.targets;
+    r.positives = "an example sentence and its synset's definition";
+    return r;
+  }
+
   nlohmann::json describe() const override {
     return {{"train_examples", int64_t(supervised() ? pairs_.size() : texts_.size())},
             {"tokenizer", tokenizer_file_},

@@ -121,10 +121,10 @@ TEST(Cli, ShortRealRunLearnsAndWritesRunFolder) {
   auto r = run_cli("train " + fashion_config() +
                " --set data.limit=4000 --set train.batch_size=128 --set train.epochs=6"
                " --set model.widths=[16,32,64] --set train.log_every=5 --set eval.linear=false"
-               " --set eval.monitor_every=50 --set threads=2 --out " + dir);
+               " --set eval.monitor_every=50 --set report.map_points=500 --set threads=2 --out " + dir);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("run folder: " + dir), std::string::npos) << r.output;
-  for (const char* f : {"config.yaml", "metrics.jsonl", "summary.json", "checkpoint.pt"})
+  for (const char* f : {"config.yaml", "metrics.jsonl", "summary.json", "checkpoint.pt", "report.html"})
     EXPECT_TRUE(fs::exists(fs::path(dir) / f)) << f;
 
   std::ifstream metrics(fs::path(dir) / "metrics.jsonl");
@@ -178,7 +178,8 @@ TEST(Cli, ShortMoCoRunLearnsAndReloads) {
   auto r = run_cli("train " + std::string(CONTRA_SOURCE_DIR) + "/configs/moco_fashion_mnist.yaml" +
                " --set data.limit=2000 --set train.batch_size=32 --set model.encode_chunk=16"
                " --set train.epochs=4 --set moco.queue_size=512 --set model.widths=[16,32,64]"
-               " --set train.log_every=10 --set eval.linear=false --set threads=2 --out " + dir);
+               " --set train.log_every=10 --set eval.linear=false --set report.enabled=false --set threads=2"
+               " --out " + dir);
   ASSERT_EQ(r.code, 0) << r.output;
   std::ifstream metrics(fs::path(dir) / "metrics.jsonl");
   std::vector<nlohmann::json> lines;
@@ -203,7 +204,7 @@ TEST(Cli, GradCacheTrainingMatchesDirect) {
   auto final_loss = [](const std::string& dir, bool cache) {
     auto r = run_cli("train " + fashion_config() +
                  " --set data.limit=600 --set train.batch_size=96 --set train.max_steps=3"
-                 " --set model.widths=[8,16] --set model.encode_chunk=32 --set eval.enabled=false"
+                 " --set model.widths=[8,16] --set model.encode_chunk=32 --set eval.enabled=false --set report.enabled=false"
                  " --set threads=2 --set loss.tiled=on --set loss.tile_size=64"
                  " --set train.grad_cache=" + std::string(cache ? "true" : "false") + " --out " + dir);
     EXPECT_EQ(r.code, 0) << r.output;

@@ -42,7 +42,8 @@ std::vector<std::string> args(const std::string& out, bool moco, int steps = kSt
       // chunks, so batch-norm statistics agree.
       "--set", "model.encode_chunk=8", "--set", "train.checkpoint_every=1",
       "--set", "train.keep_checkpoints=1000", "--set", "train.log_every=1",
-      "--set", "eval.enabled=false", "--set", "threads=1", "--set", "dist.timeout_s=20",
+      "--set", "eval.enabled=false", "--set", "report.enabled=false",
+      "--set", "threads=1", "--set", "dist.timeout_s=20",
       "--out", out};
   if (moco) a.insert(a.end() - 2, {"--set", "moco.queue_size=128"});
   for (const auto& e : extra) a.insert(a.end() - 2, {"--set", e});
@@ -57,7 +58,8 @@ std::vector<std::string> text_args(const std::string& out) {
           "--set", "train.max_steps=" + std::to_string(kSteps), "--set", "text_model.dropout=0",
           "--set", "text.augment=[delete, swap]", "--set", "optim.name=sgd", "--set", "optim.lr=0.5",
           "--set", "train.checkpoint_every=1", "--set", "train.keep_checkpoints=1000",
-          "--set", "train.log_every=1", "--set", "eval.enabled=false", "--set", "threads=1",
+          "--set", "train.log_every=1", "--set", "eval.enabled=false", "--set", "report.enabled=false",
+          "--set", "threads=1",
           "--set", "dist.timeout_s=60", "--out", out};
 }
 

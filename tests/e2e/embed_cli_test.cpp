@@ -46,7 +46,7 @@ TEST(Cli, EmbedIndexAndSearchFromARun) {
   const std::string run = dir + "/run";
   auto r = run_cli("train " + std::string(CONTRA_SOURCE_DIR) +
                    "/configs/fashion_mnist.yaml --set train.max_steps=3 --set train.batch_size=64"
-                   " --set data.limit=512 --set eval.enabled=false --out " + run);
+                   " --set data.limit=512 --set eval.enabled=false --set report.enabled=false --out " + run);
   ASSERT_EQ(r.code, 0) << r.output;
 
   // 200 test images and labels as IDX files.

@@ -70,4 +70,9 @@ TEST(Cli, TrainsOnAnImageFolder) {
   }
   EXPECT_GE(summary["knn_acc"].get<double>(), summary["untrained"]["knn_acc"].get<double>())
       << summary.dump(2);
+  // The report written at the end (report.enabled): RGB thumbnails of the 64 test images.
+  std::ifstream report(out / "report.html");
+  const std::string page((std::istreambuf_iterator<char>(report)), {});
+  EXPECT_NE(page.find("all 64 test images"), std::string::npos);
+  EXPECT_NE(page.find("data:image/png;base64,"), std::string::npos);
 }

@@ -33,12 +33,14 @@ std::vector<std::string> train_args(const std::string& out, bool moco = false) {
     return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/moco_fashion_mnist.yaml",
             "--set", "data.limit=1024", "--set", "train.batch_size=32", "--set", "train.max_steps=48",
             "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=16", "--set", "train.checkpoint_every=4",
-            "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "threads=1",
+            "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "report.enabled=false",
+            "--set", "threads=1",
             "--set", "moco.queue_size=256", "--out", out};
   return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml",
           "--set", "data.limit=1024", "--set", "train.batch_size=64", "--set", "train.max_steps=48",
           "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=32", "--set", "train.checkpoint_every=4",
-          "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "threads=1",
+          "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "report.enabled=false",
+          "--set", "threads=1",
           "--set", "data.workers=2", "--set", "loss.name=hard_negative", "--set", "loss.adaptive=true",
           "--out", out};
 }
@@ -193,7 +195,8 @@ std::vector<std::string> resume_text_args(const std::string& out, const std::str
           "--set", "text_model.width=32", "--set", "text_model.heads=2", "--set", "text_model.ffn=64",
           "--set", "model.head_dim=16", "--set", "train.batch_size=16", "--set", "train.max_steps=48",
           "--set", "train.checkpoint_every=4", "--set", "train.log_every=4",
-          "--set", "eval.enabled=false", "--set", "threads=1", "--out", out};
+          "--set", "eval.enabled=false", "--set", "report.enabled=false",
+          "--set", "threads=1", "--out", out};
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ TEST(TextCli, BadTextInputGetsOneClearMessageAndExit2) {
       {"train " + cfg + " --set data.dataset=text_corpus --set data.path=" + empty + " --set eval.enabled=false --out " + temp_dir("bad_corpus"),
        "corpus '" + empty + "' has no text (every line is empty)"},
       {"train " + config_file("simcse_wordnet_supervised.yaml") + " --set data.dataset=text_pairs --set data.path=" + pairs +
-           " --set eval.enabled=false --out " + temp_dir("bad_pairs"),
+           " --set eval.enabled=false --set report.enabled=false --out " + temp_dir("bad_pairs"),
        pairs + ":2: expected 2 or 3 tab-separated columns"},
   };
   for (const auto& c : cases) {
@@ -97,7 +97,7 @@ TEST(TextCli, CorpusAndPairsFilesTrain) {
   }
   const std::string small = " --set text.vocab_size=60 --set text_model.width=32 --set text_model.heads=2"
                             " --set text_model.ffn=64 --set model.head_dim=16 --set train.batch_size=16"
-                            " --set train.max_steps=5 --set eval.enabled=false --set threads=1";
+                            " --set train.max_steps=5 --set eval.enabled=false --set report.enabled=false --set threads=1";
   auto c = run_cli("train " + config_file("simcse_wordnet.yaml") + " --set data.dataset=text_corpus --set data.path=" +
                write("corpus.txt", corpus) + " --set text.augment=[delete,swap,crop]" + small + " --out " +
                temp_dir("corpus_run"));
@@ -125,8 +125,13 @@ TEST(TextCli, ShortWordNetRunBeatsUntrainedEncoder) {
                " --set optim.lr=0.003 --set text.test_fraction=0.02 --set train.max_steps=300"
                " --set train.log_every=50 --set threads=1 --out " + dir);
   ASSERT_EQ(r.code, 0) << r.output;
-  for (const char* f : {"config.yaml", "tokenizer.model", "metrics.jsonl", "summary.json", "checkpoint.pt"})
+  for (const char* f : {"config.yaml", "tokenizer.model", "metrics.jsonl", "summary.json", "checkpoint.pt", "report.html"})
     EXPECT_TRUE(fs::exists(fs::path(dir) / f)) << f;
+  // The report of a text run: query sentences and the definitions they retrieve, maps by part of speech.
+  const std::string page = contra::test_support::slurp(dir + "/report.html");
+  EXPECT_NE(page.find("its definition ranks"), std::string::npos);
+  EXPECT_NE(page.find("coloured by part of speech"), std::string::npos);
+  EXPECT_NE(page.find("\"classes\":[\"noun\",\"verb\",\"adjective\",\"adverb\"]"), std::string::npos);
   std::ifstream sf(fs::path(dir) / "summary.json");
   auto s = nlohmann::json::parse(sf);
   for (const char* key : {"recall_at_1", "recall_at_10", "mrr", "tfidf", "untrained", "queries", "steps"})

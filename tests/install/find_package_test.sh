@@ -13,7 +13,7 @@ cmake -S "$src/examples/embed_folder" -B "$work/example" "${gen[@]}" -DCMAKE_PRE
   || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/example" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 "$work/prefix/bin/contra" train "$src/configs/fashion_mnist.yaml" --set train.max_steps=2 \
-  --set train.batch_size=32 --set data.limit=256 --set eval.enabled=false --out "$work/run" >/dev/null
+  --set train.batch_size=32 --set data.limit=256 --set eval.enabled=false --set report.enabled=false --out "$work/run" >/dev/null
 # Three test images as PNG files (Python's standard library only).
 /usr/bin/python3 - "$work" <<'PY'
 import gzip, os, struct, sys, zlib

@@ -24,7 +24,7 @@ namespace {
 config::RunConfig image_cfg(std::vector<std::string> sets) {
   std::vector<std::string> base = {"data.limit=256", "train.batch_size=32", "train.max_steps=3",
                                    "model.widths=[4,8]", "model.head_hidden=32", "model.head_dim=16",
-                                   "eval.enabled=false", "train.log_every=1", "threads=1"};
+                                   "eval.enabled=false", "report.enabled=false", "train.log_every=1", "threads=1"};
   base.insert(base.end(), sets.begin(), sets.end());
   return config::load(std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml", base);
 }
@@ -68,7 +68,8 @@ TEST(Engine, TextRunTakesTheSamePath) {
   auto dir = temp_dir("engine_text");
   auto cfg = config::load(std::string(CONTRA_SOURCE_DIR) + "/configs/simcse_wordnet.yaml",
                           {"data.limit=512", "text.vocab_size=300", "train.batch_size=16",
-                           "train.max_steps=2", "train.log_every=1", "eval.enabled=false"});
+                           "train.max_steps=2", "train.log_every=1", "eval.enabled=false",
+                           "report.enabled=false"});
   auto r = run::train_and_evaluate(cfg, dir);
   EXPECT_EQ(r.train.steps, 2);
   EXPECT_EQ(metrics(dir).size(), 2u);

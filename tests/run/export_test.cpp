@@ -106,7 +106,7 @@ void export_test_round_trip(const std::string& name, const std::string& sets) {
   const std::string dir = temp_dir(name);
   auto trained = run_cli("train " + export_test_config() + " --out " + dir + sets +
                          " --set train.max_steps=2 --set train.batch_size=16 --set data.limit=128"
-                         " --set eval.enabled=false --set threads=2 --set train.log_every=1");
+                         " --set eval.enabled=false --set report.enabled=false --set threads=2 --set train.log_every=1");
   ASSERT_EQ(trained.code, 0) << trained.output;
   const std::string weights = dir + "/encoder.pt";
   auto exported = run_cli("export --run " + dir + " --format pytorch --out " + weights);
@@ -304,7 +304,7 @@ TEST(Export, BadInputGetsOneClearMessageAndExit2) {
   }
   const std::string train = "train " + export_test_config() +
                             " --set model.encoder=resnet18 --set data.limit=64 --set train.batch_size=32"
-                            " --set eval.enabled=false"
+                            " --set eval.enabled=false --set report.enabled=false"
                             " --set train.max_steps=1 --set model.init_from=";
   struct Case {
     std::string args, message;

@@ -159,6 +159,15 @@ struct DistConfig {
   bool sync_bn = false;
 };
 
+struct ReportConfig {
+  /// Write report.html (curves, embedding maps, neighbours, similarity histograms, summary and
+  /// config; see contra report) into the run folder at the end of training.
+  bool enabled = true;
+  /// Evaluation items in its PCA and t-SNE maps (a seeded sample); exact t-SNE costs O(N^2)
+  /// per iteration.
+  int64_t map_points = 5000;
+};
+
 struct RunConfig {
   uint64_t seed = 0;
   int64_t threads = 0;  ///< intra-op threads; 0 = all cores
@@ -175,6 +184,7 @@ struct RunConfig {
   TrainConfig train;
   EvalConfig eval;
   DistConfig dist;
+  ReportConfig report;
 };
 
 }  // namespace contra::config

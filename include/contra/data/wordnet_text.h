@@ -25,10 +25,12 @@ std::vector<TextPair> wordnet_pairs(const WordNet& wordnet, const std::vector<in
                                     bool hard_negatives, uint64_t seed);
 
 /// Gloss retrieval: documents are the definitions of `synsets` (those with one); queries are
-/// their examples; targets[q] is the document of query q's synset.
+/// their examples; targets[q] is the document of query q's synset; synsets[k] is document k's
+/// synset (index into WordNet::synsets).
 struct RetrievalTask {
   std::vector<std::string> queries, documents;
   std::vector<int64_t> targets;
+  std::vector<int64_t> synsets;
 };
 RetrievalTask gloss_retrieval_task(const WordNet& wordnet, const std::vector<int64_t>& synsets);
 

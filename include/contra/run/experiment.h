@@ -24,6 +24,11 @@ struct RepresentationMetrics {
 struct EvalResult {
   bool done = false;
   std::string split;  ///< "test" or "val"
+  /// The settings measured with: the features evaluated ("encoder": the encoder's output, not
+  /// the projection head's) and, image runs, the kNN's k and temperature (cosine similarity).
+  std::string features = "encoder";
+  int64_t knn_k = 0;
+  double knn_temperature = 0;
   double knn_acc = 0, linear_acc = -1, linear_val_acc = -1, linear_l2 = 0;
   double embed_s = 0, eval_s = 0;
   double geometry_s = 0;  ///< of eval_s: geometry and few-shot (views embedded, all features)

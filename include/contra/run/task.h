@@ -12,6 +12,29 @@
 
 namespace contra::run {
 
+/// The evaluation split as the run report (report.h) shows it, from the frozen encoder's
+/// features (not the head's).
+struct ReportInputs {
+  /// Features [N, d] of the evaluation items (images; text: the example sentences), on the CPU.
+  torch::Tensor features;
+  /// [N] int64: what each item is coloured by in the maps (images: its class; text: the part
+  /// of speech of its synset), named by class_names.
+  torch::Tensor labels;
+  std::vector<std::string> class_names;
+  std::string items;                ///< what the items are, e.g. "test images"
+  torch::Tensor images;             ///< image runs: [N, C, S, S] uint8, as read
+  std::vector<std::string> texts;   ///< text runs: the items
+  /// Text runs: what the items retrieve (the definitions), their features [M, d] and each
+  /// item's own document [N] (int64).
+  std::vector<std::string> documents;
+  torch::Tensor document_features, targets;
+  /// Positive pairs [P, d] (images: two augmented views of one image; text: a sentence and its
+  /// definition) and the item each pair belongs to [P] (int64): first[i] with second[j] of
+  /// another item is a negative pair.
+  torch::Tensor first, second, pair_items;
+  std::string positives;  ///< what a positive pair is, in words
+};
+
 /// What a run needs that depends on its modality: the data, the method built for it, the
 /// training batches and the evaluation. The run engine (engine.h) does the rest the same way
 /// for every modality. One implementation per modality: image_task.cpp, text_task.cpp.
@@ -45,6 +68,9 @@ class Task {
     (void)method;
     return std::nullopt;
   }
+  /// The evaluation split, `method`'s features of it and positive pairs, for the run report
+  /// (method in eval mode, no gradient; the global generator is left alone).
+  virtual ReportInputs report_inputs(methods::Method& method) = 0;
   /// summary.json fields that describe the data (train_images; train_examples, tokenizer, ...).
   virtual nlohmann::json describe() const = 0;
   /// What the start-up line says about the data, e.g. "60000 training images".
