@@ -494,6 +494,8 @@ void validate(const RunConfig& c) {
                  c.data.test_fraction, ") + data.val_fraction (", c.data.val_fraction, ") must be < 1");
     CONTRA_CHECK(c.eval.split != "val" || c.data.val_fraction > 0,
                  "eval.split is val but data.val_fraction is 0");
+    CONTRA_CHECK(l.similarity == "cosine", "method ", c.method, " compares L2-normalised embeddings "
+                 "(cosine similarity at a learned scale); loss.similarity must be cosine, got ", l.similarity);
     const double t0 = c.clip.temperature_init;
     CONTRA_CHECK(t0 == 0 || t0 * c.clip.max_scale >= 1, "clip.temperature_init (", t0,
                  ") must be 0 (the loss's own) or at least 1 / clip.max_scale (", 1 / c.clip.max_scale, ")");

@@ -41,7 +41,7 @@ ImageTextLoader::ImageTextLoader(ImageTextDataset dataset, augment::Pipeline pip
 }
 
 std::vector<int64_t> ImageTextLoader::order_of(int64_t epoch) const {
-  std::vector<int64_t> order(size_t(size()));
+  std::vector<int64_t> order(static_cast<size_t>(size()));
   std::iota(order.begin(), order.end(), 0);
   if (options_.shuffle()) {
     Rng rng(derive_seed(options_.seed(), uint64_t(epoch), 0x6f72646572ull /* "order" */));
@@ -76,7 +76,7 @@ Batch ImageTextLoader::next() {
   const int64_t* labels = dataset_.labels.data_ptr<int64_t>();
   const uint64_t view_seed = derive_seed(options_.seed(), uint64_t(epoch_), uint64_t(batch_), 1);
   const uint64_t caption_seed = derive_seed(options_.seed(), uint64_t(epoch_), uint64_t(batch_), 2);
-  std::vector<std::string> captions(size_t(b));
+  std::vector<std::string> captions(static_cast<size_t>(b));
   for (int64_t j = 0; j < b; ++j) {
     const int64_t i = first + j;  // the row within the global batch
     const int64_t k = order_[size_t(batch_ * global_b + i)];

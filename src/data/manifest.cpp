@@ -113,7 +113,9 @@ std::string read_manifest_text(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   CONTRA_CHECK(!in.bad(), path, ": cannot read the manifest: ", std::strerror(errno));
-  return s.str();
+  std::string text = s.str();
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte order mark (spreadsheets write one)
+  return text;
 }
 
 std::string trimmed(const std::string& s) {

@@ -4,6 +4,7 @@
 // image<->text retrieval) and of the image tower's features (kNN, linear probe), trained and
 // untrained.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <optional>
 

@@ -92,10 +92,18 @@ at::Tensor token_row(const TokenBatch& t, int64_t i) { return t.ids[i].masked_se
 void expect_same_rows(const Batch& a, int64_t a_first, const Batch& b, int64_t count) {
   for (int64_t i = 0; i < count; ++i) {
     EXPECT_EQ(a.index[a_first + i].item<int64_t>(), b.index[i].item<int64_t>()) << i;
-    if (a.view1.defined()) EXPECT_TRUE(at::equal(a.view1[a_first + i], b.view1[i])) << i;
-    if (a.view2.defined()) EXPECT_TRUE(at::equal(a.view2[a_first + i], b.view2[i])) << i;
-    if (a.text1.size() > 0) EXPECT_TRUE(at::equal(token_row(a.text1, a_first + i), token_row(b.text1, i))) << i;
-    if (a.text2.size() > 0) EXPECT_TRUE(at::equal(token_row(a.text2, a_first + i), token_row(b.text2, i))) << i;
+    if (a.view1.defined()) {
+      EXPECT_TRUE(at::equal(a.view1[a_first + i], b.view1[i])) << i;
+    }
+    if (a.view2.defined()) {
+      EXPECT_TRUE(at::equal(a.view2[a_first + i], b.view2[i])) << i;
+    }
+    if (a.text1.size() > 0) {
+      EXPECT_TRUE(at::equal(token_row(a.text1, a_first + i), token_row(b.text1, i))) << i;
+    }
+    if (a.text2.size() > 0) {
+      EXPECT_TRUE(at::equal(token_row(a.text2, a_first + i), token_row(b.text2, i))) << i;
+    }
   }
 }
 

@@ -45,10 +45,10 @@ TEST(Manifest, ReadsQuotedCsvWithSeveralCaptionsPerImage) {
   datatest::TempDir dir;
   manifest_png(dir.path() / "img" / "a.png", 10, 10);
   manifest_png(dir.path() / "img" / "b.png", 12, 200);
-  // Quoted fields: a comma, a doubled quote, a line break; CRLF line ends; an empty line; extra
-  // columns; the same image on two rows (one written as ./img/a.png).
+  // A byte order mark; quoted fields: a comma, a doubled quote, a line break; CRLF line ends; an
+  // empty line; extra columns; the same image on two rows (one written as ./img/a.png).
   const std::string csv =
-      "id,title,filepath,kind\r\n"
+      "\xEF\xBB\xBFid,title,filepath,kind\r\n"
       "1,\"a dog, sitting\",img/a.png,dog\r\n"
       "2,\"the \"\"best\"\" cat\",img/b.png,cat\r\n"
       "\r\n"

@@ -74,10 +74,12 @@ void expect_two_ranks_train_as_one(methods::ClipLoss loss, methods::TiledMode ti
   auto one = clip_for_ranks(loss, tiled);
   auto whole = one->forward(batch);
   whole.loss.backward();
+  // Built here: the rank threads would race for the global generator.
+  std::vector<methods::CLIP> models = {clip_for_ranks(loss, tiled), clip_for_ranks(loss, tiled)};
   std::vector<double> rank_loss(2), rank_top1(2);
   std::vector<std::vector<torch::Tensor>> rank_grads(2);
   clip_run_ranks(2, [&](int64_t r, dist::Group& g) {
-    auto m = clip_for_ranks(loss, tiled);
+    auto& m = models[size_t(r)];
     m->set_collective(std::shared_ptr<methods::Collective>(&g, [](auto*) {}));
     auto out = m->forward(clip_rows(batch, 4 * r, 4 * r + 4));
     out.loss.backward();

@@ -6,8 +6,6 @@
 // message.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -15,11 +13,10 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
-#include <stb/stb_image_write.h>
 #include <torch/torch.h>
 
+#include "../support/fashion_manifest.h"
 #include "../support/process.h"
-#include "contra/data/fashion_mnist.h"
 #include "contra/run/checkpoints.h"
 #include "contra/run/engine.h"
 #include "contra/train/checkpoint.h"
@@ -30,33 +27,9 @@ using namespace contra::test_support;
 
 namespace {
 
-const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
-
-std::string clip_lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
-
-/// The first 200 Fashion-MNIST test images as PNGs in DIR/images, and DIR/pairs.csv with two
-/// captions per image (two rows) and the class name as the label. Made once per test process.
+/// The first 200 Fashion-MNIST test images with two captions each; made once per test process.
 const std::string& clip_manifest() {
-  static const std::string path = [] {
-    const auto dir = fs::path(temp_dir("clip_manifest"));
-    fs::create_directories(dir / "images");
-    const auto d = data::load_fashion_mnist(kFashionDir, data::Split::kTest);
-    std::ofstream csv(dir / "pairs.csv");
-    csv << "filepath,title,label\n";
-    for (int64_t i = 0; i < 200; ++i) {
-      const auto img = d.images[i].contiguous();
-      const std::string name = "images/" + std::to_string(i) + ".png";
-      EXPECT_NE(stbi_write_png((dir / name).c_str(), 28, 28, 1, img.data_ptr<uint8_t>(), 28), 0);
-      const std::string cls = d.class_names[size_t(d.labels[i].item<int64_t>())];
-      // Quoted: "T-shirt/top" and friends stay one field whatever they hold.
-      csv << name << ",\"a photo of a " << clip_lower(cls) << "\",\"" << cls << "\"\n";
-      csv << name << ",\"a " << clip_lower(cls) << ", in black and white\",\"" << cls << "\"\n";
-    }
-    return (dir / "pairs.csv").string();
-  }();
+  static const std::string path = write_fashion_manifest(temp_dir("clip_manifest"), 200);
   return path;
 }
 
@@ -110,7 +83,7 @@ std::vector<std::pair<std::string, torch::Tensor>> clip_final_state(const std::s
 }  // namespace
 
 TEST(ClipCli, TrainsOnAManifestAndEvaluatesTheSharedSpace) {
-  if (!fs::exists(std::string(kFashionDir) + "/t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!have_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
   const auto dir = temp_dir("clip_run");
   ASSERT_EQ(wait_exit(spawn(clip_args(dir, 30), dir + ".log")), 0) << slurp(dir + ".log");
   for (const char* f : {"config.yaml", "tokenizer.model", "metrics.jsonl", "summary.json", "checkpoint.pt"})
@@ -184,7 +157,7 @@ TEST(ClipCli, TrainsOnAManifestAndEvaluatesTheSharedSpace) {
 }
 
 TEST(ClipCli, KilledRunResumesToTheSameParameters) {
-  if (!fs::exists(std::string(kFashionDir) + "/t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!have_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
   const std::vector<std::string> extra = {"train.checkpoint_every=3", "eval.enabled=false"};
   const auto ref = temp_dir("clip_resume_reference"), dir = temp_dir("clip_resume_killed");
   ASSERT_EQ(wait_exit(spawn(clip_args(ref, 120, extra), ref + ".log")), 0) << slurp(ref + ".log");
@@ -235,6 +208,7 @@ TEST(ClipCli, BadManifestsAndConfigsExitTwoWithOneMessage) {
       {base + " --set data.separator=semicolon", "data.separator: unknown value 'semicolon'; valid: auto, tab, comma"},
       {base + " --set eval.prompts=[\"a photo\"]", "eval.prompts[0]: prompt template 'a photo' must hold \"{}\" once"},
       {base + " --set loss.name=siglip --set loss.tiled=on", "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all, or loss.name=clip"},
+      {base + " --set loss.similarity=dot", "loss.similarity must be cosine, got dot"},
       {base + " --set clip.temperature_init=0.001", "clip.temperature_init (0.001) must be 0 (the loss's own) or at least 1 / clip.max_scale"},
   };
   for (const auto& c : cases) {
