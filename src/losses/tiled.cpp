@@ -379,12 +379,13 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
                                     const TiledContrastiveOptions& options) {
   const char* name = objective_name(options.objective());
   const bool learned = options.scale().defined();
+  if (learned)
+    CONTRA_CHECK(options.scale().numel() == 1 && options.scale().is_floating_point(), "the tiled ", name,
+                 " pass's scale must be one floating-point value, got shape ", options.scale().sizes());
   const double t = learned ? 1.0 / options.scale().detach().item<double>() : options.temperature();
   if (learned)
-    CONTRA_CHECK(options.scale().numel() == 1 && options.scale().is_floating_point() && t > 0 &&
-                     std::isfinite(t),
-                 "the tiled ", name, " pass's scale must be one floating-point value > 0, got ",
-                 options.scale().detach().cpu());
+    CONTRA_CHECK(t > 0 && std::isfinite(t), "the tiled ", name, " pass's scale must be > 0 and finite, got ",
+                 1.0 / t);
   else
     CONTRA_CHECK(t > 0 && std::isfinite(t), "loss.temperature must be > 0, got ", t);
   CONTRA_CHECK(options.tile_size() >= 1, "loss.tile_size must be >= 1, got ",

@@ -35,6 +35,13 @@ TEST(ClipLearnedScale, EqualsTheTemperatureForm) {
   EXPECT_DOUBLE_EQ(learned.positive_sim, fixed.positive_sim);
   expect_error([&] { functional::clip_loss(a, b, ClipOptions().scale(torch::tensor(0.0))); },
                "the CLIP loss's scale must be > 0 and finite, got 0");
+  expect_error([&] { functional::clip_loss(a, b, ClipOptions().scale(torch::ones({2}))); },
+               "the CLIP loss's scale must be one floating-point value");
+  const auto tiled_clip = TiledContrastiveOptions().objective(TiledObjective::kClipSymmetric);
+  expect_error([&] { functional::tiled_contrastive(a, b, TiledContrastiveOptions(tiled_clip).scale(torch::ones({2}))); },
+               "the tiled CLIP pass's scale must be one floating-point value");
+  expect_error([&] { functional::tiled_contrastive(a, b, TiledContrastiveOptions(tiled_clip).scale(torch::tensor(-1.0))); },
+               "the tiled CLIP pass's scale must be > 0 and finite");
 }
 
 TEST(ClipLearnedScale, GradientOfTheLogScaleMatchesFiniteDifferences) {
