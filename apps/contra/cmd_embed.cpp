@@ -62,22 +62,24 @@ int run_embed(const EmbedArgs& a) {
   options.pairs_column = a.pairs_column;
   if (encoder.config().data.dataset == "fashion_mnist") options.fashion_mnist_dir = encoder.config().data.path;
   auto items = data::open_items(a.data, options);
-  CONTRA_CHECK(items->is_text() == encoder.takes_text(), "--data ", a.data, " holds ",
-               items->is_text() ? "text" : "images", ", but the run in ", a.run, " embeds ",
+  const bool texts = items->is_text();
+  CONTRA_CHECK(texts ? encoder.takes_text() : encoder.takes_images(), "--data ", a.data, " holds ",
+               texts ? "text" : "images", ", but the run in ", a.run, " embeds ",
                encoder.takes_text() ? "text" : "images");
 
   const std::string base = a.out.substr(0, a.out.size() - 4);
-  index::NpyWriter npy(a.out, encoder.dim());
+  const int64_t dim = texts ? encoder.text_dim() : encoder.dim();
+  index::NpyWriter npy(a.out, dim);
   AtomicText ids(base + ".jsonl");
   const int64_t chunk = a.batch > 0 ? a.batch : encoder.config().eval.batch_size;
   const auto classes = items->class_names();
   data::ItemChunk c;
   int64_t n = 0;
   std::printf("embedding %s with %s (%s output, dim %lld)\n", a.data.c_str(), a.run.c_str(),
-              a.output.c_str(), (long long)encoder.dim());
+              a.output.c_str(), (long long)dim);
   std::fflush(stdout);
   while (items->next(chunk, c)) {
-    npy.append(encoder.takes_images() ? encoder.embed_images(c.images) : encoder.embed_texts(c.texts));
+    npy.append(texts ? encoder.embed_texts(c.texts) : encoder.embed_images(c.images));
     for (const auto& info : c.info) {
       nlohmann::json line = {{"index", n++}, {"id", info.id}};
       if (!info.path.empty()) line["path"] = info.path;
@@ -92,6 +94,8 @@ int run_embed(const EmbedArgs& a) {
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::json meta = encoder.describe();
   meta["data"] = a.data;
+  meta["items"] = texts ? "text" : "images";  // which tower (image-text runs) and modality
+  meta["dim"] = dim;
   meta["count"] = n;
   meta["embeddings"] = std::filesystem::path(a.out).filename().string();
   meta["ids"] = std::filesystem::path(base + ".jsonl").filename().string();

@@ -118,7 +118,18 @@ at::Tensor search_embed_queries(const index::IndexInfo& info, std::string run,
     run = meta["run"].get<std::string>();
   }
   const Encoder encoder = Encoder::load(run, EncoderOptions().head(head));
-  if (!images.empty()) return encoder.embed_images(encoder.read_images(images));
+  // An image-text run embeds both, in one space only with the head output: a query of the other
+  // modality than the index's items needs that space.
+  const bool query_text = images.empty();
+  if (meta.is_object() && meta.contains("items") && meta["items"].is_string()) {
+    const bool items_text = meta["items"] == "text";
+    CONTRA_CHECK(query_text == items_text || !encoder.takes_images() || !encoder.takes_text() ||
+                     encoder.shared_space(),
+                 "the index holds ", items_text ? "text" : "image", " embeddings of the run's encoder output, "
+                 "where images and texts do not compare; a ", query_text ? "text" : "image",
+                 " query needs an index of head embeddings (contra embed --output head), the space they share");
+  }
+  if (!query_text) return encoder.embed_images(encoder.read_images(images));
   return encoder.embed_texts(texts);
 }
 

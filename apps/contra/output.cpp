@@ -44,9 +44,35 @@ void print_representations(const run::EvalResult& r) {
   print_representation("raw pixels", r.rep_pixels);
 }
 
+/// Image-text runs: zero-shot and retrieval in both directions, trained and untrained.
+void print_image_text(const run::EvalResult& r) {
+  std::printf("image-text evaluation, %s split: %lld images, %lld captions (eval %.1f s)\n", r.split.c_str(),
+              (long long)r.cross_modal_trained.images, (long long)r.cross_modal_trained.captions, r.eval_s);
+  auto line = [&](const char* name, const eval::CrossModalMetrics& c, const eval::ZeroShotMetrics& z) {
+    std::printf("%-10s", name);
+    if (r.zero_shot) std::printf(" zero-shot top1 %.4f top5 %.4f (%lld classes) ", z.top1, z.top5, (long long)z.classes);
+    std::printf("\n%-10s i2t R@1 %.4f R@5 %.4f R@10 %.4f median rank %.1f   t2i R@1 %.4f R@5 %.4f R@10 %.4f median rank %.1f\n",
+                "", c.image_to_text.recall_at_1, c.image_to_text.recall_at_5, c.image_to_text.recall_at_10,
+                c.image_to_text.median_rank, c.text_to_image.recall_at_1, c.text_to_image.recall_at_5,
+                c.text_to_image.recall_at_10, c.text_to_image.median_rank);
+  };
+  line("trained", r.cross_modal_trained, r.zero_shot_trained);
+  if (r.untrained_measured) line("untrained", r.cross_modal_untrained, r.zero_shot_untrained);
+  if (r.image_probe) {
+    std::printf("image tower: knn_acc %.4f", r.knn_acc);
+    if (r.linear_acc >= 0) std::printf("  linear_acc %.4f", r.linear_acc);
+    if (r.untrained_knn_acc >= 0) std::printf("  (untrained knn_acc %.4f)", r.untrained_knn_acc);
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 
 void print_eval(const run::EvalResult& r) {
+  if (r.image_text) {
+    print_image_text(r);
+    return;
+  }
   if (r.retrieval) {
     print_retrieval(r);
     print_representations(r);

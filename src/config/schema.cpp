@@ -12,6 +12,7 @@
 #include "contra/core/names.h"
 #include "contra/core/runtime.h"
 #include "contra/data/kinds.h"
+#include "contra/data/manifest.h"
 #include "contra/data/tokenizer.h"
 #include "contra/losses/similarity.h"
 #include "contra/methods/objective.h"
@@ -181,6 +182,42 @@ Field names(std::string key, Ref ref, std::vector<std::string> choices, std::str
                }};
 }
 
+/// A list of free texts; `check` (may be null) throws for a bad item, given it and its key.
+template <class Ref>
+Field texts(std::string key, Ref ref, std::function<void(const std::string&, const std::string&)> check,
+            std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref, check](RunConfig& c, const YAML::Node& v) {
+                 std::vector<std::string> out;
+                 auto one = [&](const YAML::Node& n, const std::string& where) {
+                   auto s = parse_one<std::string>(n, where, "a string");
+                   if (check) check(s, where);
+                   out.push_back(s);
+                 };
+                 if (v.IsSequence()) {
+                   for (size_t i = 0; i < v.size(); ++i) one(v[i], key + "[" + std::to_string(i) + "]");
+                 } else {
+                   one(v, key);
+                 }
+                 CONTRA_CHECK(!out.empty(), key, ": expected a non-empty list");
+                 ref(c) = out;
+               },
+               [ref](const RunConfig& c) {
+                 YAML::Emitter e;
+                 e << YAML::Flow << YAML::BeginSeq;
+                 for (const auto& s : ref(const_cast<RunConfig&>(c))) e << YAML::DoubleQuoted << s;
+                 e << YAML::EndSeq;
+                 return std::string(e.c_str());
+               }};
+}
+
+/// A zero-shot prompt template holds "{}" exactly once.
+void check_prompt_template(const std::string& prompt, const std::string& where) {
+  const size_t at = prompt.find("{}");
+  CONTRA_CHECK(at != std::string::npos && prompt.find("{}", at + 2) == std::string::npos, where,
+               ": prompt template '", prompt, "' must hold \"{}\" once (where the class name goes)");
+}
+
 #define REF(path) [](RunConfig& c) -> auto& { return c.path; }
 
 std::vector<Field> build_fields() {
@@ -193,11 +230,18 @@ std::vector<Field> build_fields() {
   f.push_back(text("data.dataset", REF(data.dataset), data::dataset_kind_names(), "dataset reader"));
   f.push_back(text("data.path", REF(data.path), {}, "dataset folder (IDX files, or one subfolder per class), or text file (text_corpus: one text per line; text_pairs: anchor<TAB>positive[<TAB>negative])"));
   f.push_back(number<int64_t>("data.limit", REF(data.limit), kNonNeg, "use the first N training images (texts, pairs); 0 = all"));
-  f.push_back(number<int64_t>("data.image_size", REF(data.image_size), at_least(4), "image_folder: side after resizing, pixels"));
-  f.push_back(number<int64_t>("data.channels", REF(data.channels), Range{1, 3}, "image_folder: 1 (gray) or 3 (RGB)"));
+  f.push_back(number<int64_t>("data.image_size", REF(data.image_size), at_least(4), "image_folder, image-text datasets: side after resizing, pixels"));
+  f.push_back(number<int64_t>("data.channels", REF(data.channels), Range{1, 3}, "image_folder, image-text datasets: 1 (gray) or 3 (RGB)"));
   f.push_back(text("data.test_path", REF(data.test_path), {}, "image_folder: folder of the evaluation split"));
   f.push_back(number<int64_t>("data.workers", REF(data.workers), Range{1, 64}, "augmentation threads"));
   f.push_back(number<int64_t>("data.prefetch", REF(data.prefetch), Range{1, 64}, "batches prepared ahead, per worker"));
+  f.push_back(text("data.image_column", REF(data.image_column), {}, "image_text_manifest: header name of the image path column (paths relative to the manifest's folder)"));
+  f.push_back(text("data.caption_column", REF(data.caption_column), {}, "image_text_manifest: header name of the caption column (several rows per image: several captions)"));
+  f.push_back(text("data.label_column", REF(data.label_column), {}, "image_text_manifest: header name of the class-name column (zero-shot labels); empty = none"));
+  f.push_back(text("data.separator", REF(data.separator), data::manifest_separator_names(), "image_text_manifest: field separator (auto: .tsv tab, .csv comma)"));
+  f.push_back(number<double>("data.test_fraction", REF(data.test_fraction), Range{0, 1, true, true}, "image-text datasets: share of the images held out for evaluation (split by image, stratified by class)"));
+  f.push_back(number<double>("data.val_fraction", REF(data.val_fraction), Range{0, 1, false, true}, "image-text datasets: share of the images held out of training when eval.split=val"));
+  f.push_back(number<uint64_t>("data.split_seed", REF(data.split_seed), kNonNeg, "image-text datasets: seed of the split by image"));
 
   f.push_back(number<int64_t>("augment.out_size", REF(augment.out_size), kNonNeg, "view side in pixels; 0 = input size"));
   f.push_back(number<double>("augment.crop_p", REF(augment.crop_p), kProb, "probability of a random resized crop"));
@@ -276,9 +320,9 @@ std::vector<Field> build_fields() {
   f.push_back(number<int64_t>("loss.num_negatives", REF(loss.num_negatives), at_least(1), "random / hardest: negatives per view"));
   f.push_back(number<double>("loss.neg_threshold", REF(loss.neg_threshold), kAny, "threshold: keep negatives with similarity above this"));
   f.push_back(number<double>("loss.label_fraction", REF(loss.label_fraction), kProb, "supcon, triplet_labels: share of training labels used (rest unlabeled)"));
-  f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature"));
+  f.push_back(number<double>("loss.temperature", REF(loss.temperature), kPositive, "softmax temperature (method clip learns its own: clip.temperature_init)"));
   f.push_back(text("loss.similarity", REF(loss.similarity), losses::similarity_names(), "similarity of embeddings (euclidean: -|a-b|^2, l2: -|a-b|)"));
-  f.push_back(text("loss.tiled", REF(loss.tiled), methods::tiled_mode_names(), "nt_xent: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
+  f.push_back(text("loss.tiled", REF(loss.tiled), methods::tiled_mode_names(), "nt_xent, clip: tiled pass, memory linear in the batch (auto: from 1024 pairs)"));
   f.push_back(number<int64_t>("loss.tile_size", REF(loss.tile_size), at_least(1), "tiled pass: rows and columns per tile"));
 
   f.push_back(number<int64_t>("moco.queue_size", REF(moco.queue_size), at_least(1), "moco: keys in the negatives queue"));
@@ -287,6 +331,11 @@ std::vector<Field> build_fields() {
   f.push_back(flag("moco.symmetric", REF(moco.symmetric), "moco: both views serve as queries"));
   f.push_back(flag("moco.shuffle_bn", REF(moco.shuffle_bn), "moco: encode keys from a shuffled batch"));
   f.push_back(flag("moco.in_batch_negatives", REF(moco.in_batch_negatives), "moco: the batch's other keys as negatives too"));
+
+  f.push_back(number<double>("clip.temperature_init", REF(clip.temperature_init), Range{0, 1}, "clip: initial temperature of the learned scale (logit_scale = log(1 / t)); 0 = the loss's own: 0.07 (clip), 0.1 (siglip)"));
+  f.push_back(number<double>("clip.max_scale", REF(clip.max_scale), at_least(1), "clip: logit_scale is clamped to [0, log(max_scale)] after every step"));
+  f.push_back(number<double>("clip.bias_init", REF(clip.bias_init), kAny, "clip with loss siglip: initial value of the learned bias"));
+  f.push_back(flag("clip.learn_temperature", REF(clip.learn_temperature), "clip: learn the scale (and siglip's bias); false keeps the initial values"));
 
   f.push_back(text("optim.name", REF(optim.name), train::optimizer_kind_names(), "optimizer"));
   f.push_back(number<double>("optim.lr", REF(optim.lr), kPositive, "peak learning rate at batch 256"));
@@ -323,6 +372,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
   f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online kNN monitor values (metrics.jsonl monitor_knn_acc, on a fixed sample of training images; image runs); 0 = off"));
+  f.push_back(texts("eval.prompts", REF(eval.prompts), check_prompt_template, "clip: zero-shot prompt templates, \"{}\" = the class name; a class's text embedding is the normalised mean of its templates'"));
 
   f.push_back(flag("report.enabled", REF(report.enabled), "write report.html (curves, embedding maps, neighbours, similarities; see contra report) into the run folder at the end of training"));
   f.push_back(number<int64_t>("report.map_points", REF(report.map_points), Range{3, 20000}, "evaluation items (a seeded sample) in the report's PCA and exact t-SNE maps; t-SNE's time grows with the square"));
@@ -413,9 +463,9 @@ void validate(const RunConfig& c) {
                  "moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got ",
                  c.model.encode_chunk, " with batch ", c.train.batch_size);
   }
-  CONTRA_CHECK(l.tiled != "on" || (l.name == "nt_xent" && l.negatives == "all"),
-               "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all (the other "
-               "objectives have no tiled pass), got loss.name=", l.name, ", loss.negatives=", l.negatives);
+  CONTRA_CHECK(l.tiled != "on" || (l.name == "nt_xent" && l.negatives == "all") || l.name == "clip",
+               "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all, or loss.name=clip (the "
+               "other objectives have no tiled pass), got loss.name=", l.name, ", loss.negatives=", l.negatives);
   CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
                "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
   const auto& method = methods::method_info(c.method);
@@ -430,6 +480,7 @@ void validate(const RunConfig& c) {
                "train.grad_cache=true supports method ", methods_where(&methods::MethodInfo::grad_cache),
                ", got ", c.method);
   const bool text_method = method.modality == methods::Modality::kText;
+  const bool image_text_method = method.modality == methods::Modality::kImageText;
   const auto datasets = methods::dataset_names(method);
   CONTRA_CHECK(std::find(datasets.begin(), datasets.end(), c.data.dataset) != datasets.end(),
                "data.dataset '", c.data.dataset, "' does not go with method ", c.method,
@@ -439,9 +490,21 @@ void validate(const RunConfig& c) {
                join_names(method.losses));
   CONTRA_CHECK(!text_method || c.model.init_from.empty(), "model.init_from applies to image "
                "encoders; method ", c.method, " trains a text encoder");
-  if (text_method) {
+  if (text_method || image_text_method)
     CONTRA_CHECK(c.text_model.width % c.text_model.heads == 0, "text_model.heads (",
                  c.text_model.heads, ") must divide text_model.width (", c.text_model.width, ")");
+  if (image_text_method) {
+    CONTRA_CHECK(c.data.test_fraction + c.data.val_fraction < 1, "data.test_fraction (",
+                 c.data.test_fraction, ") + data.val_fraction (", c.data.val_fraction, ") must be < 1");
+    CONTRA_CHECK(c.eval.split != "val" || c.data.val_fraction > 0,
+                 "eval.split is val but data.val_fraction is 0");
+    CONTRA_CHECK(l.similarity == "cosine", "method ", c.method, " compares L2-normalised embeddings "
+                 "(cosine similarity at a learned scale); loss.similarity must be cosine, got ", l.similarity);
+    const double t0 = c.clip.temperature_init;
+    CONTRA_CHECK(t0 == 0 || t0 * c.clip.max_scale >= 1, "clip.temperature_init (", t0,
+                 ") must be 0 (the loss's own) or at least 1 / clip.max_scale (", 1 / c.clip.max_scale, ")");
+  }
+  if (text_method) {
     CONTRA_CHECK(c.text.test_fraction + c.text.val_fraction < 1, "text.test_fraction (",
                  c.text.test_fraction, ") + text.val_fraction (", c.text.val_fraction,
                  ") must be < 1");
@@ -451,7 +514,7 @@ void validate(const RunConfig& c) {
                      c.data.dataset != "wordnet" || !c.text.hard_negatives,
                  "text.hard_negatives needs loss.name info_nce (or set text.hard_negatives=false)");
   }
-  if (c.data.dataset == "image_folder")
+  if (c.data.dataset == "image_folder" || image_text_method)
     CONTRA_CHECK(c.data.channels == 1 || c.data.channels == 3, "data.channels must be 1 or 3, got ",
                  c.data.channels);
 }

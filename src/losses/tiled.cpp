@@ -187,9 +187,11 @@ void forward_tile(const Plan& p, const Inputs& in, const TileGeom& g,
 
 /// Gradients of sum_i g_row[i] lse_row[i] + sum_j g_col[j] lse_col[j] from one tile, added
 /// into grad_a / grad_b (kSelf: the same tensor).
+/// With `grad_scale` defined, also adds d(...)/d(1/t) = sum_ij h_ij s_ij (h: the softmax
+/// weights times the incoming gradients, s: the tile's similarities) into it.
 void backward_tile(const Plan& p, const Inputs& in, const TileGeom& g, const Tensor& lse_row,
                    const Tensor& lse_col, const Tensor& g_row, const Tensor& g_col,
-                   const Tensor& grad_a, const Tensor& grad_b) {
+                   const Tensor& grad_a, const Tensor& grad_b, const Tensor& grad_scale) {
   auto a = in.a.narrow(0, g.r0, g.nr), b = in.b.narrow(0, g.c0, g.nc);
   Tensor keep;
   auto logits = tile_sims(p, a, b, p.euclidean() ? in.aa.narrow(0, g.r0, g.nr) : Tensor(),
@@ -205,6 +207,12 @@ void backward_tile(const Plan& p, const Inputs& in, const TileGeom& g, const Ten
     h.add_((logits - lse_col.narrow(0, g.c0, g.nc).unsqueeze(0))
                .exp_()
                .mul_(g_col.narrow(0, g.c0, g.nc).unsqueeze(0)));
+  if (grad_scale.defined()) {
+    // The similarities are logits / inv_t; masked entries (-inf) carry h = 0 and add nothing.
+    auto sims = logits / p.inv_t;
+    if (g.diag) sims.diagonal().fill_(0);
+    grad_scale.add_((h * sims).sum().to(grad_scale.scalar_type()));
+  }
   h.mul_(p.inv_t);  // d loss / d similarity
   if (p.sim == Similarity::kNegEuclidean) {
     // s = -sqrt(d2): d s / d(-d2) = 1 / (2 sqrt(d2)) = -1 / (2 s) = -inv_t / (2 logit). Masked
@@ -265,8 +273,10 @@ Plan load_plan(AutogradContext* ctx) {
 /// without gradient, max_row, max_col (largest similarity each anchor sees, positive included),
 /// pos_row, pos_col (each anchor's positive similarity as the tiles computed it), valid_sum.
 struct TiledLogSumExp : public torch::autograd::Function<TiledLogSumExp> {
+  /// scale_var: the one-element tensor whose value p.inv_t is (its gradient is computed when
+  /// it requires one).
   static variable_list forward(AutogradContext* ctx, const Tensor& a_var, const Tensor& b_var,
-                               const Plan& p) {
+                               const Tensor& scale_var, const Plan& p) {
     const auto in = make_inputs(p, a_var, b_var);
     const int64_t na = in.a.size(0), nb = in.b.size(0);
     const auto tiles = tile_list(p, na, nb);
@@ -303,6 +313,7 @@ struct TiledLogSumExp : public torch::autograd::Function<TiledLogSumExp> {
     }
     save_plan(ctx, p);
     ctx->save_for_backward({a_var, p.mode == Mode::kSelf ? Tensor() : b_var, r.lse_row, lse_col});
+    ctx->saved_data["scale_grad"] = scale_var.requires_grad();
     ctx->mark_non_differentiable({r.max_row, max_col, pos_row, pos_col, r.valid_sum});
     return {r.lse_row, lse_col, r.max_row, max_col, pos_row, pos_col, r.valid_sum};
   }
@@ -321,22 +332,27 @@ struct TiledLogSumExp : public torch::autograd::Function<TiledLogSumExp> {
     const int64_t na = in.a.size(0), nb = in.b.size(0);
     const auto tiles = tile_list(p, na, nb);
 
+    const bool scale_grad = ctx->saved_data["scale_grad"].toBool();
     std::vector<std::pair<Tensor, Tensor>> acc;  // per worker: grad_a, grad_b
+    std::vector<Tensor> acc_scale;               // per worker: d / d inv_t (double)
     for (int w = 0; w < workers(p); ++w) {
       auto ga = torch::zeros_like(in.a);
       acc.emplace_back(ga, self ? ga : torch::zeros_like(in.b));
+      acc_scale.push_back(scale_grad ? torch::zeros({}, in.a.options().dtype(torch::kDouble)) : Tensor());
     }
     for_each_tile(p, tiles, [&](TileIndex t, int w) {
       backward_tile(p, in, geometry(p, t, na, nb), lse_row, lse_col, g_row, g_col,
-                    acc[size_t(w)].first, acc[size_t(w)].second);
+                    acc[size_t(w)].first, acc[size_t(w)].second, acc_scale[size_t(w)]);
     });
-    Tensor grad_a = acc[0].first, grad_b = acc[0].second;
+    Tensor grad_a = acc[0].first, grad_b = acc[0].second, grad_scale = acc_scale[0];
     for (size_t w = 1; w < acc.size(); ++w) {
       grad_a.add_(acc[w].first);
       if (!self) grad_b.add_(acc[w].second);
+      if (scale_grad) grad_scale.add_(acc_scale[w]);
     }
+    if (scale_grad) grad_scale = grad_scale.to(in.a.scalar_type());
     // kSelf: a and b are the same input; its whole gradient goes to the first.
-    return {grad_a, self ? Tensor() : grad_b, Tensor()};
+    return {grad_a, self ? Tensor() : grad_b, grad_scale, Tensor()};
   }
 };
 
@@ -362,8 +378,16 @@ const char* objective_name(TiledObjective o) {
 ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
                                     const TiledContrastiveOptions& options) {
   const char* name = objective_name(options.objective());
-  const double t = options.temperature();
-  CONTRA_CHECK(t > 0 && std::isfinite(t), "loss.temperature must be > 0, got ", t);
+  const bool learned = options.scale().defined();
+  if (learned)
+    CONTRA_CHECK(options.scale().numel() == 1 && options.scale().is_floating_point(), "the tiled ", name,
+                 " pass's scale must be one floating-point value, got shape ", options.scale().sizes());
+  const double t = learned ? 1.0 / options.scale().detach().item<double>() : options.temperature();
+  if (learned)
+    CONTRA_CHECK(t > 0 && std::isfinite(t), "the tiled ", name, " pass's scale must be > 0 and finite, got ",
+                 1.0 / t);
+  else
+    CONTRA_CHECK(t > 0 && std::isfinite(t), "loss.temperature must be > 0, got ", t);
   CONTRA_CHECK(options.tile_size() >= 1, "loss.tile_size must be >= 1, got ",
                options.tile_size());
   CONTRA_CHECK(z1.defined() && z2.defined() && z1.dim() == 2 && z1.sizes() == z2.sizes(),
@@ -395,6 +419,9 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     case Similarity::kNegEuclidean: plan.sim = options.similarity(); break;
   }
   plan.inv_t = 1.0 / t;
+  // The scale as an autograd input of the tile pass (a constant when not learned), and its
+  // value for the differentiable positive terms.
+  const Tensor scale = learned ? options.scale().reshape({}) : torch::full({}, plan.inv_t, a.options());
   plan.tile = options.tile_size();
   plan.across_tiles = options.threads() == TileThreads::kAcrossTiles && z1.device().is_cpu();
 
@@ -406,9 +433,9 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
       plan.mode = Mode::kSelf;
       plan.half = n;
       auto z = torch::cat({a, b}, 0);  // [2N, d]
-      auto r = TiledLogSumExp::apply(z, z, plan);
+      auto r = TiledLogSumExp::apply(z, z, scale, plan);
       auto pos = pair_scores(z, z.roll(n, 0), plan);  // [2N]
-      out.loss = (r[0] - pos * plan.inv_t).mean();
+      out.loss = (r[0] - pos * scale).mean();
       top1 = (r[4] >= r[2]).to(dbl).mean();
       pos_mean = r[4].to(dbl).mean();
       neg_mean = (r[6] - r[4].to(dbl).sum()) / (double(2 * n) * double(2 * n - 2));
@@ -416,9 +443,9 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     }
     case TiledObjective::kInfoNCE: {
       plan.mode = Mode::kRows;
-      auto r = TiledLogSumExp::apply(a, b, plan);
+      auto r = TiledLogSumExp::apply(a, b, scale, plan);
       auto pos = pair_scores(a, b, plan);
-      out.loss = (r[0] - pos * plan.inv_t).mean();
+      out.loss = (r[0] - pos * scale).mean();
       top1 = (r[4] >= r[2]).to(dbl).mean();
       pos_mean = r[4].to(dbl).mean();
       neg_mean = (r[6] - r[4].to(dbl).sum()) / (double(n) * double(n - 1));
@@ -426,8 +453,8 @@ ContrastiveOutput tiled_contrastive(const at::Tensor& z1, const at::Tensor& z2,
     }
     case TiledObjective::kClipSymmetric: {
       plan.mode = Mode::kBoth;
-      auto r = TiledLogSumExp::apply(a, b, plan);
-      auto pos = pair_scores(a, b, plan) * plan.inv_t;
+      auto r = TiledLogSumExp::apply(a, b, scale, plan);
+      auto pos = pair_scores(a, b, plan) * scale;
       out.loss = ((r[0] - pos).mean() + (r[1] - pos).mean()) / 2;
       top1 = ((r[4] >= r[2]).to(dbl).mean() + (r[5] >= r[3]).to(dbl).mean()) / 2;
       pos_mean = r[4].to(dbl).mean();

@@ -4,6 +4,7 @@
 
 #include "contra/core/error.h"
 #include "contra/core/names.h"
+#include "contra/methods/clip.h"
 #include "contra/methods/objective.h"
 #include "contra/methods/simcse.h"
 
@@ -35,6 +36,10 @@ const std::vector<MethodInfo>& method_registry() {
       {MethodKind::kSimCSESupervised, "simcse_supervised", Modality::kText,
        {DatasetKind::kWordNet, DatasetKind::kTextPairs}, with_first(simcse_loss_names(), "info_nce"),
        /*grad_cache=*/false},
+      // The image-text datasets (data/kinds.h image_text_dataset_kinds): adding a reader there
+      // adds it here.
+      {MethodKind::kCLIP, "clip", Modality::kImageText, data::image_text_dataset_kinds(),
+       clip_loss_names(), /*grad_cache=*/false, /*tiled_loss=*/true},
   };
   return kRegistry;
 }

@@ -22,7 +22,7 @@ struct Encoder::Impl {
   std::shared_ptr<methods::Method> method;
   EncoderOptions options;
   std::string dir;
-  int64_t step = 0, dim = 0, batch = 0;
+  int64_t step = 0, dim = 0, text_dim = 0, batch = 0;
 
   /// Inputs [i, j) of n items, batch by batch, through the encoder or the head.
   at::Tensor embed(int64_t n, const std::function<data::Batch(int64_t, int64_t)>& inputs) {
@@ -64,17 +64,24 @@ Encoder Encoder::load(const std::string& run_dir, const EncoderOptions& options)
   impl->method->eval();
   Encoder e;
   e.impl_ = impl;
-  // The embedding size, from one item.
+  // The embedding size, from one item (image-text runs: the image tower's; the text tower's is
+  // the same in the shared space, the head output).
   impl->dim = e.takes_images()
                   ? e.embed_images(torch::zeros({1, e.image_channels(), e.image_size(), e.image_size()}, torch::kUInt8)).size(1)
                   : e.embed_texts({"a"}).size(1);
+  impl->text_dim = e.takes_text() ? e.embed_texts({"a"}).size(1) : 0;
   return e;
 }
 
-bool Encoder::takes_images() const { return impl_->run.modality == methods::Modality::kImage; }
+bool Encoder::takes_images() const { return impl_->run.modality != methods::Modality::kText; }
+bool Encoder::takes_text() const { return impl_->run.modality != methods::Modality::kImage; }
+bool Encoder::shared_space() const {
+  return impl_->run.modality == methods::Modality::kImageText && impl_->options.head();
+}
 int64_t Encoder::image_channels() const { return impl_->task->image_shape().first; }
 int64_t Encoder::image_size() const { return impl_->task->image_shape().second; }
 int64_t Encoder::dim() const { return impl_->dim; }
+int64_t Encoder::text_dim() const { return impl_->text_dim; }
 
 at::Tensor Encoder::embed_images(const at::Tensor& images) const {
   CONTRA_CHECK(takes_images(), "the run in ", impl_->dir, " embeds text, not images");
@@ -105,12 +112,13 @@ nlohmann::json Encoder::describe() const {
   const auto& c = impl_->run.config;
   nlohmann::json j = {{"run", impl_->dir},
                       {"method", c.method},
-                      {"modality", takes_images() ? "image" : "text"},
+                      {"modality", takes_images() ? (takes_text() ? "image_text" : "image") : "text"},
                       {"output", impl_->options.head() ? "head" : "encoder"},
                       {"dim", impl_->dim},
                       {"checkpoint_step", impl_->step}};
   if (takes_images()) {
     j["encoder"] = c.model.encoder;
+    if (takes_text()) j["max_len"] = c.text.max_len;
     j["preprocessing"] = {{"channels", image_channels()},
                           {"size", image_size()},
                           {"mean", c.augment.mean},

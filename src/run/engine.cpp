@@ -101,7 +101,8 @@ void assemble(Engine& e, bool resume) {
   torch::manual_seed(e.run.config.seed);
   e.method = e.task->make_method();
   e.method->to(e.run.device);
-  e.optimizer = train::make_optimizer(e.method->trainable_parameters(), e.run.optimizer);
+  e.optimizer = train::make_optimizer(e.method->trainable_parameters(), e.run.optimizer,
+                                      e.method->no_decay_parameters());
   if (resume) {  // every process reads the checkpoint (several machines: a shared run folder)
     e.start = from_checkpoint_state(e.checkpoints->load_latest(*e.method, e.optimizer.get()));
     restore_run_state(e.start, *e.method, e.run.device);

@@ -187,7 +187,8 @@ ExportResult export_run(const std::string& run_dir, const std::string& format, c
   CONTRA_CHECK(format == "pytorch", "unknown export format '", format, "' (supported: pytorch)");
   const RunDir dir = RunDir::open(run_dir);
   const config::RunConfig cfg = config::load(dir.file("config.yaml"));
-  CONTRA_CHECK(methods::method_info(cfg.method).modality == methods::Modality::kImage,
+  // Image-text runs export their image tower.
+  CONTRA_CHECK(methods::method_info(cfg.method).modality != methods::Modality::kText,
                "contra export supports image encoders; run '", run_dir, "' trains method ",
                cfg.method, " (a text encoder)");
   std::error_code ec;

@@ -60,6 +60,47 @@ methods::TwoViewLossOptions two_view_loss_options(const config::LossConfig& l) {
 
 }  // namespace
 
+namespace {
+/// The image encoder a config describes, for images of `in_channels` channels.
+models::EncoderSpec image_encoder_spec(const config::RunConfig& cfg, int64_t in_channels) {
+  models::EncoderSpec spec;
+  spec.kind = models::encoder_kind_from_string(cfg.model.encoder);
+  spec.in_channels = in_channels;
+  spec.widths = cfg.model.widths;
+  spec.pool_grid = cfg.model.pool_grid;
+  spec.small_stem = cfg.model.small_stem;
+  spec.base_width = cfg.model.base_width;
+  return spec;
+}
+}  // namespace
+
+methods::CLIPOptions clip_options(const config::RunConfig& cfg, int64_t in_channels, int64_t vocab_size) {
+  return methods::CLIPOptions(image_encoder_spec(cfg, in_channels), text_encoder_options(cfg, vocab_size),
+                              cfg.model.head_dim)
+      .head_layers(cfg.model.head_layers)
+      .head_hidden(cfg.model.head_hidden)
+      .loss(methods::clip_loss_from_string(cfg.loss.name))
+      .temperature_init(cfg.clip.temperature_init)
+      .max_scale(cfg.clip.max_scale)
+      .bias_init(cfg.clip.bias_init)
+      .learn_temperature(cfg.clip.learn_temperature)
+      .tiled(methods::tiled_mode_from_string(cfg.loss.tiled))
+      .tile_size(cfg.loss.tile_size)
+      .channels_last(cfg.model.channels_last)
+      .encode_chunk(cfg.model.encode_chunk);
+}
+
+data::ManifestOptions manifest_options(const config::RunConfig& cfg) {
+  data::ManifestOptions o;
+  o.image_column = cfg.data.image_column;
+  o.caption_column = cfg.data.caption_column;
+  o.label_column = cfg.data.label_column;
+  o.separator = data::manifest_separator_from_string(cfg.data.separator);
+  o.size = cfg.data.image_size;
+  o.channels = cfg.data.channels;
+  return o;
+}
+
 methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_channels) {
   models::EncoderSpec spec;
   spec.kind = models::encoder_kind_from_string(cfg.model.encoder);

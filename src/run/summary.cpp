@@ -35,6 +35,27 @@ void add_representation(nlohmann::json& j, const RepresentationMetrics& m) {
   j["fewshot_5way_5shot_ci95"] = or_null(m.fewshot_5shot_ci95);
 }
 
+/// Image-text runs: the shared space's metrics (zero-shot where measured, then retrieval in both
+/// directions), under the summary.json names every consumer reads.
+void add_image_text(nlohmann::json& j, const eval::CrossModalMetrics& c, const eval::ZeroShotMetrics& z,
+                    bool zero_shot) {
+  if (zero_shot) {
+    j["zero_shot_top1"] = z.top1;
+    j["zero_shot_top5"] = z.top5;
+    j["zero_shot_classes"] = z.classes;
+  }
+  const std::pair<const char*, const eval::DirectionMetrics*> directions[] = {{"i2t", &c.image_to_text},
+                                                                             {"t2i", &c.text_to_image}};
+  for (const auto& [name, m] : directions) {
+    const std::string p = name;
+    j[p + "_recall_at_1"] = m->recall_at_1;
+    j[p + "_recall_at_5"] = m->recall_at_5;
+    j[p + "_recall_at_10"] = m->recall_at_10;
+    j[p + "_median_rank"] = m->median_rank;
+    j[p + "_mean_rank"] = m->mean_rank;
+  }
+}
+
 }  // namespace
 
 nlohmann::json metrics_line(const train::StepRecord& r, const methods::Method& method,
@@ -57,7 +78,23 @@ nlohmann::json metrics_line(const train::StepRecord& r, const methods::Method& m
 
 nlohmann::json eval_json(const EvalResult& e) {
   nlohmann::json j;
-  if (e.retrieval) {
+  if (e.image_text) {
+    add_image_text(j, e.cross_modal_trained, e.zero_shot_trained, e.zero_shot);
+    j["eval_images"] = e.cross_modal_trained.images;
+    j["eval_captions"] = e.cross_modal_trained.captions;
+    if (e.image_probe) {
+      j["knn_acc"] = e.knn_acc;
+      j["linear_acc"] = or_null(e.linear_acc);
+      j["linear_l2"] = e.linear_l2;
+      j["linear_val_acc"] = or_null(e.linear_val_acc);
+      j["embed_s"] = e.embed_s;
+    }
+    if (e.untrained_measured) {
+      j["untrained"] = nlohmann::json::object();
+      add_image_text(j["untrained"], e.cross_modal_untrained, e.zero_shot_untrained, e.zero_shot);
+      if (e.image_probe) j["untrained"]["knn_acc"] = e.untrained_knn_acc;
+    }
+  } else if (e.retrieval) {
     j = retrieval_json(e.trained);
     j["queries"] = e.trained.queries;
     j["documents"] = e.trained.documents;

@@ -19,9 +19,14 @@ OptimizerKind optimizer_kind_from_string(const std::string& name) {
 
 std::vector<std::string> optimizer_kind_names() { return names_of(kOptimizerKindNames); }
 
-ParamGroups split_for_weight_decay(const std::vector<at::Tensor>& params) {
+ParamGroups split_for_weight_decay(const std::vector<at::Tensor>& params,
+                                   const std::vector<at::Tensor>& never_decay) {
   ParamGroups g;
-  for (const auto& p : params) (p.dim() <= 1 ? g.no_decay : g.decay).push_back(p);
+  for (const auto& p : params) {
+    bool listed = false;
+    for (const auto& q : never_decay) listed |= p.is_same(q);
+    (p.dim() <= 1 || listed ? g.no_decay : g.decay).push_back(p);
+  }
   return g;
 }
 
@@ -57,12 +62,13 @@ class TorchOptimizer final : public Optimizer {
 }  // namespace
 
 std::unique_ptr<Optimizer> make_optimizer(const std::vector<at::Tensor>& params,
-                                          const OptimizerOptions& o) {
+                                          const OptimizerOptions& o,
+                                          const std::vector<at::Tensor>& never_decay) {
   CONTRA_CHECK(o.lr() > 0, "optim.lr must be > 0, got ", o.lr());
   CONTRA_CHECK(o.weight_decay() >= 0, "optim.weight_decay must be >= 0, got ", o.weight_decay());
   CONTRA_CHECK(o.momentum() >= 0 && o.momentum() < 1, "optim.momentum must be in [0, 1), got ",
                o.momentum());
-  auto groups = split_for_weight_decay(params);
+  auto groups = split_for_weight_decay(params, never_decay);
   switch (o.kind()) {
     case OptimizerKind::kSGD: {
       auto base = torch::optim::SGDOptions(o.lr()).momentum(o.momentum());

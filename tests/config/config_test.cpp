@@ -193,10 +193,10 @@ TEST(Config, TiledLossAndGradCacheKeys) {
   // Options a method would ignore are refused: only simclr has a tiled pass, and the text
   // methods take no negatives policy.
   EXPECT_NE(error_of("", {"method=moco", "loss.tiled=on", "moco.queue_size=4096"})
-                .find("loss.tiled=on needs method simclr (moco has no tiled pass)"),
+                .find("loss.tiled=on needs method simclr and clip (moco has no tiled pass)"),
             std::string::npos);
   EXPECT_NE(error_of("", {"method=simcse", "data.dataset=wordnet", "loss.tiled=on"})
-                .find("loss.tiled=on needs method simclr (simcse has no tiled pass)"),
+                .find("loss.tiled=on needs method simclr and clip (simcse has no tiled pass)"),
             std::string::npos);
   EXPECT_NE(error_of("", {"method=simcse", "data.dataset=wordnet", "loss.negatives=hardest"})
                 .find("loss.negatives hardest applies to methods simclr and moco, not to simcse"),

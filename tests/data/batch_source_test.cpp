@@ -1,12 +1,16 @@
-// The one loader contract (data::BatchSource), held by both loaders: seek(g) continues the
-// stream exactly at batch g, and W ranks' slices of a global batch are one process's batch.
+// The one loader contract (data::BatchSource), held by every loader (images, text, image-text
+// pairs): seek(g) continues the stream exactly at batch g, and W ranks' slices of a global batch
+// are one process's batch.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
 
+#include <set>
+
 #include "contra/augment/pipeline.h"
 #include "contra/augment/text.h"
 #include "contra/core/rng.h"
+#include "contra/data/image_text_loader.h"
 #include "contra/data/loader.h"
 #include "contra/data/text_loader.h"
 #include "contra/data/tokenizer.h"
@@ -59,6 +63,29 @@ std::unique_ptr<BatchSource> image_loader(int64_t rank, int64_t world) {
                                          LoaderOptions(8).seed(5).rank(rank).world_size(world));
 }
 
+/// 60 images with 1 to 3 captions each (image i's captions name i), labels i % 3.
+const ImageTextDataset& image_text_pairs() {
+  static const ImageTextDataset d = [] {
+    ImageTextDataset out;
+    out.images = at::randint(0, 256, {60, 3, 8, 8}, at::TensorOptions(at::kByte));
+    out.labels = at::arange(60, at::kLong) % 3;
+    out.class_names = {"a", "b", "c"};
+    const auto words = texts(180);
+    for (int64_t i = 0; i < 60; ++i) {
+      out.captions.emplace_back();
+      for (int64_t k = 0; k <= i % 3; ++k) out.captions.back().push_back(words[size_t(3 * i + k)]);
+      out.ids.push_back(std::to_string(i));
+    }
+    return out;
+  }();
+  return d;
+}
+
+std::unique_ptr<BatchSource> image_text_loader(int64_t rank, int64_t world) {
+  return std::make_unique<ImageTextLoader>(image_text_pairs(), augment::Pipeline(augment::PipelineOptions().mean({0.5}).std({0.25})),
+                                           tokenizer(), ImageTextLoaderOptions(8).seed(5).rank(rank).world_size(world));
+}
+
 /// Row i of a token batch without its padding.
 at::Tensor token_row(const TokenBatch& t, int64_t i) { return t.ids[i].masked_select(t.mask[i]); }
 
@@ -67,9 +94,14 @@ void expect_same_rows(const Batch& a, int64_t a_first, const Batch& b, int64_t c
     EXPECT_EQ(a.index[a_first + i].item<int64_t>(), b.index[i].item<int64_t>()) << i;
     if (a.view1.defined()) {
       EXPECT_TRUE(at::equal(a.view1[a_first + i], b.view1[i])) << i;
+    }
+    if (a.view2.defined()) {
       EXPECT_TRUE(at::equal(a.view2[a_first + i], b.view2[i])) << i;
-    } else {
+    }
+    if (a.text1.size() > 0) {
       EXPECT_TRUE(at::equal(token_row(a.text1, a_first + i), token_row(b.text1, i))) << i;
+    }
+    if (a.text2.size() > 0) {
       EXPECT_TRUE(at::equal(token_row(a.text2, a_first + i), token_row(b.text2, i))) << i;
     }
   }
@@ -112,4 +144,40 @@ TEST(BatchSource, TextBatchMustSplitOverTheRanks) {
   augment::TextAugmenter views{augment::TextAugmentOptions()};
   EXPECT_THROW(TextLoader(texts(100), tokenizer(), views, TextLoaderOptions(9).rank(0).world_size(2)),
                Error);
+}
+
+TEST(BatchSource, SeekContinuesTheStream_ImageText) { seek_continues_the_stream(image_text_loader); }
+TEST(BatchSource, RanksMakeTheWholeBatch_ImageText) { ranks_make_the_whole_batch(image_text_loader); }
+
+TEST(BatchSource, ImageTextRowsPairAViewWithOneOfItsCaptions) {
+  const auto& d = image_text_pairs();
+  auto loader = image_text_loader(0, 1);
+  EXPECT_EQ(loader->batches_per_epoch(), 7);  // 60 images, batches of 8, the rest dropped
+  std::set<std::pair<int64_t, std::vector<int64_t>>> drawn;  // (image, caption tokens) seen
+  for (int k = 0; k < 40; ++k) {
+    const Batch b = loader->next();
+    ASSERT_EQ(b.view1.sizes(), (std::vector<int64_t>{8, 3, 8, 8}));
+    ASSERT_FALSE(b.view2.defined());
+    ASSERT_EQ(b.text1.size(), 8);
+    for (int64_t j = 0; j < 8; ++j) {
+      const int64_t i = b.index[j].item<int64_t>();
+      EXPECT_EQ(b.label[j].item<int64_t>(), i % 3);
+      const auto row = token_row(b.text1, j);
+      bool own = false;
+      for (const auto& c : d.captions[size_t(i)]) {
+        const auto t = tokenizer().encode_batch({c}, 32);
+        own |= at::equal(token_row(t, 0), row);
+      }
+      EXPECT_TRUE(own) << "image " << i << " got another image's caption";
+      drawn.insert({i, std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel())});
+    }
+  }
+  // Images with three captions show more than one of them over the epochs.
+  int64_t varied = 0;
+  for (int64_t i = 2; i < 60; i += 3) {
+    int64_t kinds = 0;
+    for (const auto& [img, tokens] : drawn) kinds += img == i;
+    varied += kinds > 1;
+  }
+  EXPECT_GE(varied, 15);
 }

@@ -1,7 +1,8 @@
 // `contra train` as two processes on loopback (the environment torchrun sets) against one
 // process with the whole batch: the same losses, the same first update (gradients) and the same
-// parameters after several steps, for SimCLR with global negatives and for MoCo. And a job whose
-// rank 1 is killed: rank 0 stops within the timeout, names rank 1, and its checkpoint loads.
+// parameters after several steps, for SimCLR with global negatives, MoCo, SimCSE and CLIP. And a
+// job whose rank 1 is killed: rank 0 stops within the timeout, names rank 1, and its checkpoint
+// loads.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "../support/fashion_manifest.h"
 #include "../support/process.h"
 #include "contra/config/load.h"
 #include "contra/dist/group.h"
@@ -61,6 +63,24 @@ std::vector<std::string> text_args(const std::string& out) {
           "--set", "train.log_every=1", "--set", "eval.enabled=false", "--set", "report.enabled=false",
           "--set", "threads=1",
           "--set", "dist.timeout_s=60", "--out", out};
+}
+
+/// Method clip on a manifest of 256 Fashion-MNIST images: chunks of 8 images per encoder pass
+/// (each rank's 16 are two of the single process's chunks), no dropout in the text tower; SGD
+/// (Adam's first step, lr x sign(gradient), would magnify float noise in near-zero gradients).
+std::vector<std::string> clip_dist_args(const std::string& out) {
+  static const std::string manifest = write_fashion_manifest(temp_dir("dist_clip_manifest"), 256);
+  return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml",
+          "--set", "method=clip", "--set", "loss.name=clip", "--set", "data.dataset=image_text_manifest",
+          "--set", "data.path=" + manifest, "--set", "data.label_column=label", "--set", "data.channels=1",
+          "--set", "data.image_size=28", "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=8",
+          "--set", "model.head_layers=1", "--set", "model.head_dim=16", "--set", "text.vocab_size=60",
+          "--set", "text_model.width=32", "--set", "text_model.heads=2", "--set", "text_model.layers=1",
+          "--set", "text_model.ffn=64", "--set", "text_model.dropout=0", "--set", "optim.name=sgd",
+          "--set", "optim.lr=0.5", "--set", "train.batch_size=32",
+          "--set", "train.max_steps=" + std::to_string(kSteps), "--set", "train.checkpoint_every=1",
+          "--set", "train.keep_checkpoints=1000", "--set", "train.log_every=1", "--set", "eval.enabled=false",
+          "--set", "threads=1", "--set", "dist.timeout_s=60", "--out", out};
 }
 
 std::vector<std::string> rank_env(int rank, int port) {
@@ -182,6 +202,18 @@ TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_SimCSE) {
   EXPECT_TRUE(fs::exists(two + "/tokenizer.model"));  // written once, by rank 0
   expect_same_training(one, two);
   EXPECT_EQ(nlohmann::json::parse(slurp(two + "/summary.json"))["world_size"], 2);
+}
+
+TEST(DistCli, TwoProcessesTrainAsOneWithTheWholeBatch_CLIP) {
+  if (!dist::Group::available()) GTEST_SKIP() << "this build has no Gloo backend";
+  if (!have_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  // Global negatives (each rank's image and text embeddings gathered with gradient, each rank
+  // scoring its own pairs) and the learned temperature, averaged like any gradient.
+  auto one = temp_dir("dist_clip_one"), two = temp_dir("dist_clip_two");
+  ASSERT_EQ(wait_exit(spawn(clip_dist_args(one), one + ".log")), 0) << slurp(one + ".log");
+  run_two(clip_dist_args(two), two);
+  EXPECT_TRUE(fs::exists(two + "/tokenizer.model"));
+  expect_same_training(one, two);
 }
 
 TEST(DistCli, KilledRankStopsTheOthersWithItsName) {

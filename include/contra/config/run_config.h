@@ -10,15 +10,26 @@ namespace contra::config {
 /// Choice fields hold a validated name; components get enums from them at the edge.
 struct DataConfig {
   /// fashion_mnist | image_folder (simclr); wordnet | text_corpus (simcse);
-  /// wordnet | text_pairs (simcse_supervised)
+  /// wordnet | text_pairs (simcse_supervised); image_text_manifest (clip)
   std::string dataset = "fashion_mnist";
   std::string path = "/usr/share/datasets/fashion-mnist";  ///< folder, or text file (text_*)
   int64_t limit = 0;         ///< use the first N training images (or texts, pairs); 0 = all
-  int64_t image_size = 32;   ///< image_folder only: resized side in pixels
-  int64_t channels = 3;      ///< image_folder only: 1 or 3
+  int64_t image_size = 32;   ///< image_folder and image-text datasets: resized side in pixels
+  int64_t channels = 3;      ///< image_folder and image-text datasets: 1 or 3
   std::string test_path;     ///< image_folder only: folder of the evaluation split
   int64_t workers = 1;       ///< augmentation threads
   int64_t prefetch = 4;      ///< batches prepared ahead per worker
+  /// image_text_manifest (open_clip's CSV/TSV convention): the columns of image paths, captions
+  /// and (optional, empty = none) class names, and the separator (auto | tab | comma).
+  std::string image_column = "filepath";
+  std::string caption_column = "title";
+  std::string label_column;
+  std::string separator = "auto";
+  /// Image-text datasets: shares of the images held out for testing and (when eval.split = val)
+  /// for validation, split by image with split_seed, stratified by class.
+  double test_fraction = 0.1;
+  double val_fraction = 0.1;
+  uint64_t split_seed = 0;
 };
 
 struct AugmentConfig {
@@ -74,7 +85,7 @@ struct TextModelConfig {
 };
 
 struct LossConfig {
-  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon | decoupled | triplet | hcl | info_nce (text)
+  std::string name = "nt_xent";  ///< nt_xent | debiased | hard_negative | supcon | decoupled | triplet | hcl | info_nce (text) | clip | siglip (clip)
   double tau_plus = 0.1;         ///< debiased, hcl: class prior
   double hard_beta = 1.0;        ///< hard_negative, hcl: concentration
   bool adaptive = false;         ///< hard_negative, hcl: beta chosen by AdaptiveHardness
@@ -93,7 +104,7 @@ struct LossConfig {
   double label_fraction = 0.1;   ///< supcon, triplet_labels: share of training images whose label is used
   double temperature = 0.5;
   std::string similarity = "cosine";  ///< cosine | dot | euclidean
-  std::string tiled = "auto";  ///< nt_xent: auto | on | off (tiled linear-memory pass)
+  std::string tiled = "auto";  ///< nt_xent, clip: auto | on | off (tiled linear-memory pass)
   int64_t tile_size = 1024;    ///< tiled pass: rows per tile
 };
 
@@ -104,6 +115,14 @@ struct MoCoConfig {
   bool symmetric = true;         ///< both views as queries
   bool shuffle_bn = true;        ///< keys encoded from a shuffled batch (ghost BN groups)
   bool in_batch_negatives = false;  ///< the batch's other keys as negatives too
+};
+
+/// Method clip: the learned temperature (logits = exp(logit_scale) x cosine similarity).
+struct ClipConfig {
+  double temperature_init = 0.0;  ///< initial temperature; 0 = the loss's own (clip 0.07, siglip 0.1)
+  double max_scale = 100.0;       ///< logit_scale clamped to [0, log(max_scale)] after every step
+  double bias_init = -10.0;       ///< siglip: initial bias
+  bool learn_temperature = true;  ///< false: the scale (and bias) stay at their initial values
 };
 
 struct OptimConfig {
@@ -148,6 +167,9 @@ struct EvalConfig {
   /// (bank of up to 5,000, up to 1,000 other images as queries) at the first metrics line at or
   /// after every monitor_every steps (metrics.jsonl monitor_knn_acc); 0 = off. Image runs.
   int64_t monitor_every = 200;
+  /// Method clip: zero-shot prompt templates, "{}" standing for the class name; each class's
+  /// text embedding is the normalised mean of its templates' normalised embeddings.
+  std::vector<std::string> prompts{"a photo of a {}.", "a picture of a {}.", "a drawing of a {}.", "{}"};
 };
 
 struct DistConfig {
@@ -172,7 +194,7 @@ struct RunConfig {
   uint64_t seed = 0;
   int64_t threads = 0;  ///< intra-op threads; 0 = all cores
   std::string device = "cpu";  ///< cpu | cuda
-  std::string method = "simclr";  ///< simclr | moco | simcse | simcse_supervised
+  std::string method = "simclr";  ///< simclr | moco | simcse | simcse_supervised | clip
   DataConfig data;
   AugmentConfig augment;
   ModelConfig model;
@@ -180,6 +202,7 @@ struct RunConfig {
   TextModelConfig text_model;
   LossConfig loss;
   MoCoConfig moco;
+  ClipConfig clip;
   OptimConfig optim;
   TrainConfig train;
   EvalConfig eval;

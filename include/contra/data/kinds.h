@@ -11,11 +11,15 @@ enum class DatasetKind {
   kWordNet,       ///< WordNet's definitions and examples (Debian's wordnet-base)
   kTextCorpus,    ///< one text per line
   kTextPairs,     ///< anchor<TAB>positive[<TAB>negative] lines
+  kImageTextManifest,  ///< a CSV/TSV manifest of image paths and captions (data/manifest.h)
 };
 DatasetKind dataset_kind_from_string(const std::string& name);
 std::string to_string(DatasetKind kind);
 /// The valid names, in order.
 std::vector<std::string> dataset_kind_names();
+/// The datasets of image-text pairs (read into data::ImageTextDataset), in order, the first
+/// being the default: what method clip trains on.
+std::vector<DatasetKind> image_text_dataset_kinds();
 
 /// Where evaluation draws its queries (eval.split).
 enum class EvalSplit {

@@ -36,8 +36,13 @@ enum class TileThreads {
 struct TiledContrastiveOptions {
   /// Which loss (default NT-Xent).
   TORCH_ARG(TiledObjective, objective) = TiledObjective::kNTXent;
-  /// Softmax temperature, > 0 (default 0.5).
+  /// Softmax temperature, > 0 (default 0.5). Not used when `scale` is defined.
   TORCH_ARG(double, temperature) = 0.5;
+  /// The learned form: logits = scale * similarity, `scale` a one-element floating tensor > 0
+  /// (CLIP's exp(logit_scale)) that may require gradient, which the pass then computes along
+  /// with the embeddings' (one more product per tile in backward). Undefined: logits =
+  /// similarity / temperature (default undefined).
+  TORCH_ARG(at::Tensor, scale) = {};
   /// Similarity between embeddings (default cosine; every Similarity, each equal to the plain
   /// losses' similarity_matrix in value and gradient).
   TORCH_ARG(Similarity, similarity) = Similarity::kCosine;

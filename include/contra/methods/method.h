@@ -57,6 +57,9 @@ class Method : public torch::nn::Module {
   virtual torch::Tensor head_embeddings(const data::Batch& inputs) = 0;
   /// The parameters the optimizer updates (default: all of them).
   virtual std::vector<torch::Tensor> trainable_parameters() { return parameters(); }
+  /// Trainable parameters that weight decay must never touch, whatever their shape (a learned
+  /// temperature or bias); biases and norm scales are left out of it anyway (default: none).
+  virtual std::vector<torch::Tensor> no_decay_parameters() { return {}; }
   /// Called after each optimizer step with the steps done, the run's length and that step's
   /// output (momentum updates, queues, controllers). Default: nothing.
   virtual void after_step(int64_t /*step*/, int64_t /*total_steps*/,

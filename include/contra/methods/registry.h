@@ -12,10 +12,15 @@ enum class MethodKind {
   kMoCo,              ///< SimCLR's views with a momentum key encoder and a queue of negatives
   kSimCSE,            ///< two views of each text (dropout noise, text augmentations)
   kSimCSESupervised,  ///< (anchor, positive[, hard negative]) text pairs
+  kCLIP,              ///< (image, caption) pairs, an image and a text tower (methods/clip.h)
 };
 
 /// What a method's examples are made of; each modality has its own data and evaluation.
-enum class Modality { kImage, kText };
+enum class Modality {
+  kImage,      ///< images (two augmented views each)
+  kText,       ///< texts (two views, or pairs)
+  kImageText,  ///< images with captions (data::ImageTextDataset): one shared space for both
+};
 
 /// What goes with a method: its data, its objectives and the trainer strategies it supports.
 /// The one place these pairings are written down: the config checks and the run engine read it.

@@ -38,13 +38,20 @@ class Encoder {
   /// folder that is not a run, a run without a checkpoint, or a damaged checkpoint.
   static Encoder load(const std::string& run_dir, const EncoderOptions& options = {});
 
+  /// What the run embeds: images, text, or both (image-text runs, method clip).
   bool takes_images() const;
-  bool takes_text() const { return !takes_images(); }
+  bool takes_text() const;
+  /// Images and texts land in one space where they compare: an image-text run embedding with
+  /// its head (EncoderOptions::head). With the encoder output each tower has its own space.
+  bool shared_space() const;
   /// The images the encoder takes: channels and side (0 for text runs).
   int64_t image_channels() const;
   int64_t image_size() const;
-  /// Embedding size.
+  /// Embedding size (image-text runs: the image tower's).
   int64_t dim() const;
+  /// Embedding size of texts: dim(), except with an image-text run's encoder output (the text
+  /// tower's features).
+  int64_t text_dim() const;
 
   /// images: [N, C, S, S] uint8 of the run's channels and side -> [N, dim] float32 on the CPU.
   at::Tensor embed_images(const at::Tensor& images) const;
@@ -54,8 +61,8 @@ class Encoder {
   /// [N, C, S, S] uint8. Throws naming an unreadable file.
   at::Tensor read_images(const std::vector<std::string>& paths) const;
 
-  /// What produced the embeddings: run folder, method, modality, output (encoder | head), dim,
-  /// checkpoint step, preprocessing.
+  /// What produced the embeddings: run folder, method, modality (image | text | image_text),
+  /// output (encoder | head), dim, checkpoint step, preprocessing.
   nlohmann::json describe() const;
   /// The run's configuration (config.yaml as read; device and threads as loaded).
   const config::RunConfig& config() const;

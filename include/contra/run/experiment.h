@@ -3,7 +3,9 @@
 #include <string>
 
 #include "contra/config/run_config.h"
+#include "contra/eval/cross_modal.h"
 #include "contra/eval/geometry.h"
+#include "contra/eval/zero_shot.h"
 #include "contra/eval/retrieval.h"
 #include "contra/run/time_budget.h"
 #include "contra/train/trainer.h"
@@ -46,6 +48,13 @@ struct EvalResult {
   /// Geometry and few-shot accuracy of the trained encoder's features and, with
   /// eval.baselines, of the untrained encoder's and (images) the raw pixels.
   RepresentationMetrics rep_trained, rep_untrained, rep_pixels;
+  /// Image-text runs: cross-modal retrieval in the shared space and, where the evaluation
+  /// images have classes, zero-shot classification (zero_shot); for the trained towers and,
+  /// with eval.baselines (untrained_measured), the towers as initialised. Where every image has a
+  /// class (image_probe), knn_acc, linear_acc and untrained_knn_acc are the image tower's.
+  bool image_text = false, zero_shot = false, image_probe = false, untrained_measured = false;
+  eval::ZeroShotMetrics zero_shot_trained, zero_shot_untrained;
+  eval::CrossModalMetrics cross_modal_trained, cross_modal_untrained;
 };
 
 struct RunResult {

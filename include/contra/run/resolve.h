@@ -9,9 +9,11 @@
 #include "contra/augment/text.h"
 #include "contra/config/run_config.h"
 #include "contra/data/kinds.h"
+#include "contra/data/manifest.h"
 #include "contra/data/tokenizer.h"
 #include "contra/methods/method.h"
 #include "contra/methods/registry.h"
+#include "contra/methods/clip.h"
 #include "contra/methods/simclr.h"
 #include "contra/methods/simcse.h"
 #include "contra/negatives/adaptive.h"
@@ -61,6 +63,11 @@ negatives::AdaptiveHardnessOptions adaptive_options(const config::RunConfig& cfg
 models::TextTransformerOptions text_encoder_options(const config::RunConfig& cfg, int64_t vocab_size);
 methods::SimCSEOptions simcse_options(const config::RunConfig& cfg, int64_t vocab_size);
 augment::TextAugmentOptions text_augment_options(const config::RunConfig& cfg);
+/// Image-text runs (method clip): the image tower for `in_channels` channels and the text tower
+/// for `vocab_size` pieces, the projections, the learned scale and the loss; and how an
+/// image_text_manifest is read.
+methods::CLIPOptions clip_options(const config::RunConfig& cfg, int64_t in_channels, int64_t vocab_size);
+data::ManifestOptions manifest_options(const config::RunConfig& cfg);
 data::TokenizerTrainOptions tokenizer_options(const config::RunConfig& cfg);
 train::OptimizerOptions optimizer_options(const config::RunConfig& cfg);
 /// total steps = max_steps if set, else ceil(epochs x batches_per_epoch).

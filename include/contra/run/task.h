@@ -37,7 +37,8 @@ struct ReportInputs {
 
 /// What a run needs that depends on its modality: the data, the method built for it, the
 /// training batches and the evaluation. The run engine (engine.h) does the rest the same way
-/// for every modality. One implementation per modality: image_task.cpp, text_task.cpp.
+/// for every modality. One implementation per modality: image_task.cpp, text_task.cpp,
+/// image_text_task.cpp.
 class Task {
  public:
   virtual ~Task() = default;
@@ -81,12 +82,14 @@ class Task {
 std::unique_ptr<Task> make_task(const ResolvedRun& run);
 std::unique_ptr<Task> make_image_task(const ResolvedRun& run);
 std::unique_ptr<Task> make_text_task(const ResolvedRun& run);
+std::unique_ptr<Task> make_image_text_task(const ResolvedRun& run);
 
 /// Features of `inputs` batch by batch in eval mode (the method's train/eval mode restored):
-/// `batch(i, j)` makes the inputs of items [i, j); [n, dim] on the CPU.
+/// `batch(i, j)` makes the inputs of items [i, j); [n, dim] on the CPU. With `head`, the
+/// method's head embeddings instead of its features.
 torch::Tensor embed_all(methods::Method& method, int64_t n, int64_t batch_size,
                         const std::function<data::Batch(int64_t, int64_t)>& batch,
-                        const c10::Device& device);
+                        const c10::Device& device, bool head = false);
 
 /// Geometry of `features` [N, d] (uniformity on a sample seeded with `seed`; alignment from the
 /// positive pairs `view1`/`view2`, NaN when they are undefined) and 5-way 1-shot / 5-shot

@@ -36,11 +36,14 @@ struct OptimizerOptions {
 };
 
 /// Parameters split for weight decay: matrices and kernels decay; biases and norm scales
-/// (1-D tensors) do not, and LARS does not adapt them.
+/// (1-D tensors) do not, and LARS does not adapt them. Parameters in `never_decay` (whatever
+/// their shape: a method's learned temperature or bias, Method::no_decay_parameters) join the
+/// no-decay group too.
 struct ParamGroups {
   std::vector<at::Tensor> decay, no_decay;
 };
-ParamGroups split_for_weight_decay(const std::vector<at::Tensor>& params);
+ParamGroups split_for_weight_decay(const std::vector<at::Tensor>& params,
+                                   const std::vector<at::Tensor>& never_decay = {});
 
 /// One interface over SGD (momentum), AdamW and LARS, with the learning rate set from outside
 /// by the schedule, and state that checkpoints save and restore.
@@ -56,7 +59,9 @@ class Optimizer {
   virtual void load(torch::serialize::InputArchive& archive) = 0;
 };
 
+/// The optimizer over `params`, split by split_for_weight_decay(params, never_decay).
 std::unique_ptr<Optimizer> make_optimizer(const std::vector<at::Tensor>& params,
-                                          const OptimizerOptions& options);
+                                          const OptimizerOptions& options,
+                                          const std::vector<at::Tensor>& never_decay = {});
 
 }  // namespace contra::train

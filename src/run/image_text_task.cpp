@@ -1,0 +1,268 @@
+// The image-text modality (method clip): (image, caption) pairs split by image, one augmented
+// view and one drawn caption per image and step, a SentencePiece tokenizer trained into the run
+// folder on the training captions; evaluation in the shared space (zero-shot classification,
+// image<->text retrieval) and of the image tower's features (kNN, linear probe), trained and
+// untrained.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "contra/augment/pipeline.h"
+#include "contra/core/error.h"
+#include "contra/data/image_text_loader.h"
+#include "contra/data/image_text_split.h"
+#include "contra/data/tokenizer.h"
+#include "contra/eval/cross_modal.h"
+#include "contra/eval/knn.h"
+#include "contra/eval/linear_probe.h"
+#include "contra/eval/zero_shot.h"
+#include "contra/methods/clip.h"
+#include "contra/run/export.h"
+#include "contra/run/image_text_data.h"
+#include "contra/run/task.h"
+
+namespace contra::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double image_text_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// The first `n` images of `d` with their captions, labels and ids.
+data::ImageTextDataset image_text_head(const data::ImageTextDataset& d, int64_t n) {
+  data::ImageTextDataset out;
+  out.images = d.images.slice(0, 0, n).contiguous();
+  out.labels = d.labels.slice(0, 0, n).contiguous();
+  out.captions.assign(d.captions.begin(), d.captions.begin() + n);
+  out.ids.assign(d.ids.begin(), d.ids.begin() + std::min<int64_t>(n, int64_t(d.ids.size())));
+  out.class_names = d.class_names;
+  return out;
+}
+
+/// Every image has a class (>= 0) and the dataset names its classes.
+bool fully_labelled(const data::ImageTextDataset& d) {
+  return d.size() > 0 && !d.class_names.empty() && d.labels.defined() && (d.labels >= 0).all().item<bool>();
+}
+
+class ImageTextTask : public Task {
+ public:
+  explicit ImageTextTask(const ResolvedRun& run) : run_(run), cfg_(run_.config) {}
+
+  void load(bool with_training) override {
+    const bool val = run_.eval_split == data::EvalSplit::kVal;
+    auto splits = data::split_image_text(read_image_text_dataset(run_), val ? cfg_.data.val_fraction : 0.0,
+                                         cfg_.data.test_fraction, cfg_.data.split_seed);
+    train_ = std::move(splits.train);
+    evaluation_ = std::move(val ? splits.val : splits.test);
+    if (cfg_.data.limit > 0 && cfg_.data.limit < train_.size()) train_ = image_text_head(train_, cfg_.data.limit);
+    if (with_training)
+      CONTRA_CHECK(cfg_.train.batch_size <= train_.size(), "train.batch_size (", cfg_.train.batch_size,
+                   ") is larger than the training set (", train_.size(), " images)");
+    if (cfg_.eval.enabled || !with_training)
+      CONTRA_CHECK(evaluation_.size() >= 2, "the ", cfg_.eval.split, " split has ", evaluation_.size(),
+                   " image(s); evaluation needs at least 2 (raise data.", val ? "val" : "test", "_fraction)");
+  }
+
+  void prepare_folder(const std::string& folder) override {
+    if (!cfg_.text.tokenizer_model.empty()) return;
+    const auto t0 = Clock::now();
+    std::vector<std::string> corpus;
+    for (const auto& captions : train_.captions) corpus.insert(corpus.end(), captions.begin(), captions.end());
+    data::train_tokenizer(corpus, tokenizer_path(folder),
+                          tokenizer_options(cfg_).threads(std::max(1, int(at::get_num_threads()))));
+    tokenizer_s_ = image_text_since(t0);
+  }
+
+  void open(const std::string& folder) override {
+    const auto t0 = Clock::now();
+    tokenizer_.emplace(data::Tokenizer::load(tokenizer_path(folder)));
+    tokenizer_s_ += image_text_since(t0);
+    tokenizer_file_ = tokenizer_path(folder);
+  }
+
+  std::shared_ptr<methods::Method> make_method() override {
+    auto method = std::make_shared<methods::CLIPImpl>(
+        clip_options(cfg_, image_shape().first, tokenizer().vocab_size()));
+    if (!cfg_.model.init_from.empty()) {
+      const InitReport report = init_encoder_from(*method, cfg_.model.init_from);
+      if (!init_reported_) {
+        init_reported_ = true;
+        std::printf("model.init_from: %lld tensors from %s into the image tower\n",
+                    static_cast<long long>(report.loaded), cfg_.model.init_from.c_str());
+      }
+    }
+    return method;
+  }
+
+  std::unique_ptr<data::BatchSource> make_source() override {
+    return std::make_unique<data::ImageTextLoader>(train_, augment::Pipeline(pipeline_options(cfg_)), tokenizer(),
+                                                   data::ImageTextLoaderOptions(run_.global_batch)
+                                                       .seed(cfg_.seed)
+                                                       .max_len(cfg_.text.max_len)
+                                                       .rank(run_.rank)
+                                                       .world_size(run_.world_size));
+  }
+
+  data::Batch eval_inputs(const at::Tensor& images, const std::vector<std::string>& texts) const override {
+    data::Batch b;
+    if (images.defined()) {
+      const auto [c, s] = image_shape();
+      CONTRA_CHECK(images.dim() == 4 && images.size(1) == c && images.size(2) == s && images.size(3) == s,
+                   "this run's image tower takes images [N, ", c, ", ", s, ", ", s, "], got ", images.sizes());
+      b.view1 = augment::normalize_images(images, cfg_.augment.mean, cfg_.augment.std);
+    }
+    if (!texts.empty()) b.text1 = tokenizer().encode_batch(texts, cfg_.text.max_len);
+    return b;
+  }
+
+  std::pair<int64_t, int64_t> image_shape() const override { return {cfg_.data.channels, cfg_.data.image_size}; }
+
+  EvalResult evaluate(methods::Method& method) override {
+    const auto t0 = Clock::now();
+    EvalResult r;
+    r.done = true;
+    r.image_text = true;
+    r.split = cfg_.eval.split;
+    shared_space(method, r.cross_modal_trained, r.zero_shot_trained, r.zero_shot);
+    r.image_probe = fully_labelled(train_) && fully_labelled(evaluation_);
+    if (r.image_probe) {
+      const auto e0 = Clock::now();
+      const auto train_f = image_features(method, train_), eval_f = image_features(method, evaluation_);
+      r.embed_s = image_text_since(e0);
+      r.knn_acc = knn(train_f, eval_f);
+      if (cfg_.eval.linear) {
+        const auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
+                                              eval::LinearProbeOptions().seed(cfg_.seed));
+        r.linear_acc = probe.test_accuracy;
+        r.linear_val_acc = probe.val_accuracy;
+        r.linear_l2 = probe.l2;
+      }
+    }
+    if (cfg_.eval.baselines) {
+      torch::manual_seed(cfg_.seed);  // the initialisation training started from
+      auto untrained = make_method();
+      untrained->to(run_.device);
+      bool labelled = false;
+      shared_space(*untrained, r.cross_modal_untrained, r.zero_shot_untrained, labelled);
+      r.untrained_measured = true;
+      if (r.image_probe) r.untrained_knn_acc = knn(image_features(*untrained, train_), image_features(*untrained, evaluation_));
+    }
+    r.eval_s = image_text_since(t0);
+    return r;
+  }
+
+  ReportInputs report_inputs(methods::Method& method) override {
+    ReportInputs r;
+    r.features = image_features(method, evaluation_);
+    r.labels = evaluation_.labels.clone();
+    r.class_names = evaluation_.class_names;
+    if ((r.labels < 0).any().item<bool>()) {  // images without a class get one of their own
+      r.labels.masked_fill_(r.labels < 0, int64_t(r.class_names.size()));
+      r.class_names.push_back("unlabelled");
+    }
+    r.items = run_.eval_split == data::EvalSplit::kTest ? "test images" : "validation images";
+    r.images = evaluation_.images;
+    std::vector<std::string> first_captions;
+    for (const auto& c : evaluation_.captions) first_captions.push_back(c.front());
+    r.first = image_embeddings(method, evaluation_);
+    r.second = text_embeddings(method, first_captions);
+    r.pair_items = torch::arange(r.first.size(0), torch::kLong);
+    r.positives = "an image and its first caption, in the shared space";
+    return r;
+  }
+
+  nlohmann::json describe() const override {
+    int64_t captions = 0;
+    for (const auto& c : train_.captions) captions += int64_t(c.size());
+    return {{"train_images", train_.size()},
+            {"train_captions", captions},
+            {"eval_images", evaluation_.size()},
+            {"tokenizer", tokenizer_file_},
+            {"vocab_size", tokenizer_ ? tokenizer_->vocab_size() : 0},
+            {"tokenizer_s", tokenizer_s_}};
+  }
+
+  std::string banner() const override {
+    int64_t captions = 0;
+    for (const auto& c : train_.captions) captions += int64_t(c.size());
+    return std::to_string(train_.size()) + " training images with " + std::to_string(captions) +
+           " captions, vocabulary " + std::to_string(tokenizer_ ? tokenizer_->vocab_size() : 0);
+  }
+
+ private:
+  std::string tokenizer_path(const std::string& folder) const {
+    return cfg_.text.tokenizer_model.empty() ? folder + "/tokenizer.model" : cfg_.text.tokenizer_model;
+  }
+  const data::Tokenizer& tokenizer() const {
+    TORCH_INTERNAL_ASSERT(tokenizer_, "the image-text task is used before open()");
+    return *tokenizer_;
+  }
+
+  /// The image tower's features of every image of `d` (kNN, linear probe).
+  torch::Tensor image_features(methods::Method& method, const data::ImageTextDataset& d) const {
+    return embed_all(method, d.size(), cfg_.eval.batch_size,
+                     [&](int64_t i, int64_t j) { return eval_inputs(d.images.slice(0, i, j), {}); }, run_.device);
+  }
+
+  /// Shared-space embeddings of images (all of `d`'s) or texts.
+  torch::Tensor image_embeddings(methods::Method& method, const data::ImageTextDataset& d) const {
+    return embed_all(method, d.size(), cfg_.eval.batch_size,
+                     [&](int64_t i, int64_t j) { return eval_inputs(d.images.slice(0, i, j), {}); }, run_.device,
+                     /*head=*/true);
+  }
+  torch::Tensor text_embeddings(methods::Method& method, const std::vector<std::string>& texts) const {
+    return embed_all(method, int64_t(texts.size()), cfg_.eval.batch_size,
+                     [&](int64_t i, int64_t j) {
+                       return eval_inputs({}, std::vector<std::string>(texts.begin() + i, texts.begin() + j));
+                     },
+                     run_.device, /*head=*/true);
+  }
+
+  /// Cross-modal retrieval over the evaluation split and, where its images have classes,
+  /// zero-shot classification of those images (`labelled` says whether it was measured).
+  void shared_space(methods::Method& method, eval::CrossModalMetrics& cross, eval::ZeroShotMetrics& zero_shot,
+                    bool& labelled) const {
+    const auto images = image_embeddings(method, evaluation_);
+    std::vector<std::string> captions;
+    std::vector<int64_t> owner;
+    for (int64_t i = 0; i < evaluation_.size(); ++i)
+      for (const auto& c : evaluation_.captions[size_t(i)]) captions.push_back(c), owner.push_back(i);
+    cross = eval::cross_modal_retrieval(images, text_embeddings(method, captions), torch::tensor(owner, torch::kLong));
+
+    const auto& classes = evaluation_.class_names;
+    const auto known = (evaluation_.labels >= 0).nonzero().squeeze(1);
+    labelled = !classes.empty() && known.numel() > 0;
+    if (!labelled) return;
+    std::vector<std::string> prompts;
+    for (const auto& name : classes)
+      for (const auto& t : cfg_.eval.prompts) prompts.push_back(eval::fill_prompt(t, name));
+    const auto per_class = text_embeddings(method, prompts).view(
+        {int64_t(classes.size()), int64_t(cfg_.eval.prompts.size()), -1});
+    zero_shot = eval::zero_shot_accuracy(images.index_select(0, known), eval::zero_shot_classifier(per_class),
+                                         evaluation_.labels.index_select(0, known));
+  }
+
+  double knn(const torch::Tensor& train_f, const torch::Tensor& eval_f) const {
+    return eval::knn_accuracy(train_f, train_.labels, eval_f, evaluation_.labels,
+                              eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
+  }
+
+  ResolvedRun run_;
+  const config::RunConfig& cfg_;
+  data::ImageTextDataset train_, evaluation_;
+  std::optional<data::Tokenizer> tokenizer_;
+  std::string tokenizer_file_;
+  double tokenizer_s_ = 0;
+  bool init_reported_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_image_text_task(const ResolvedRun& run) { return std::make_unique<ImageTextTask>(run); }
+
+}  // namespace contra::run
