@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 
 #include "contra/core/error.h"
+#include "contra/data/epoch_order.h"
 #include "contra/core/rng.h"
 
 namespace contra::data {
@@ -41,13 +42,7 @@ ImageTextLoader::ImageTextLoader(ImageTextDataset dataset, augment::Pipeline pip
 }
 
 std::vector<int64_t> ImageTextLoader::order_of(int64_t epoch) const {
-  std::vector<int64_t> order(static_cast<size_t>(size()));
-  std::iota(order.begin(), order.end(), 0);
-  if (options_.shuffle()) {
-    Rng rng(derive_seed(options_.seed(), uint64_t(epoch), 0x6f72646572ull /* "order" */));
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  }
-  return order;
+  return epoch_order(size(), options_.shuffle(), options_.seed(), epoch);
 }
 
 void ImageTextLoader::seek(int64_t global) {

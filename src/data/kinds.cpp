@@ -4,12 +4,14 @@
 
 namespace contra::data {
 namespace {
-const NameTable<DatasetKind, 6> kDatasetNames = {{"fashion_mnist", DatasetKind::kFashionMNIST},
+const NameTable<DatasetKind, 8> kDatasetNames = {{"fashion_mnist", DatasetKind::kFashionMNIST},
                                                  {"image_folder", DatasetKind::kImageFolder},
                                                  {"wordnet", DatasetKind::kWordNet},
                                                  {"text_corpus", DatasetKind::kTextCorpus},
                                                  {"text_pairs", DatasetKind::kTextPairs},
-                                                 {"image_text_manifest", DatasetKind::kImageTextManifest}};
+                                                 {"image_text_manifest", DatasetKind::kImageTextManifest},
+                                                 {"openclipart", DatasetKind::kOpenclipart},
+                                                 {"emoji", DatasetKind::kEmoji}};
 const NameTable<EvalSplit, 2> kSplitNames = {{"test", EvalSplit::kTest}, {"val", EvalSplit::kVal}};
 }  // namespace
 
@@ -19,7 +21,7 @@ DatasetKind dataset_kind_from_string(const std::string& name) {
 std::string to_string(DatasetKind kind) { return name_of(kDatasetNames, kind); }
 std::vector<std::string> dataset_kind_names() { return names_of(kDatasetNames); }
 
-std::vector<DatasetKind> image_text_dataset_kinds() { return {DatasetKind::kImageTextManifest}; }
+std::vector<DatasetKind> image_text_dataset_kinds() { return {DatasetKind::kImageTextManifest, DatasetKind::kOpenclipart, DatasetKind::kEmoji}; }
 
 EvalSplit eval_split_from_string(const std::string& name) {
   return from_name(kSplitNames, name, "evaluation split");

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "contra/core/error.h"
+#include "contra/data/epoch_order.h"
 #include "contra/core/rng.h"
 
 namespace contra::data {
@@ -44,13 +45,7 @@ void TextLoader::check_sizes() const {
 }
 
 std::vector<int64_t> TextLoader::order_of(int64_t epoch) const {
-  std::vector<int64_t> order(static_cast<size_t>(size()));
-  std::iota(order.begin(), order.end(), 0);
-  if (options_.shuffle()) {
-    Rng rng(derive_seed(options_.seed(), uint64_t(epoch), 0x6f72646572ull /* "order" */));
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  }
-  return order;
+  return epoch_order(size(), options_.shuffle(), options_.seed(), epoch);
 }
 
 void TextLoader::seek(int64_t global) {

@@ -163,5 +163,5 @@ TEST(ImageTextSplit, SeededByImageAndStratified) {
   auto again = split_image_text(d, 0.2, 0.1, 7), other = split_image_text(d, 0.2, 0.1, 8);
   EXPECT_EQ(again.test.ids, s.test.ids);
   EXPECT_NE(other.test.ids, s.test.ids);
-  expect_error([&] { split_image_text(d, 0.5, 0.5, 0); }, "must be in [0, 1) with a sum below 1");
+  expect_error([&] { split_image_text(d, 0.5, 0.5, 0); }, "val_fraction + test_fraction must be < 1");
 }

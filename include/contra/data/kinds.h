@@ -12,6 +12,8 @@ enum class DatasetKind {
   kTextCorpus,    ///< one text per line
   kTextPairs,     ///< anchor<TAB>positive[<TAB>negative] lines
   kImageTextManifest,  ///< a CSV/TSV manifest of image paths and captions (data/manifest.h)
+  kOpenclipart,        ///< Debian's openclipart: PNGs, SVG metadata captions (data/openclipart.h)
+  kEmoji,              ///< the Noto colour emoji with CLDR captions (data/emoji.h)
 };
 DatasetKind dataset_kind_from_string(const std::string& name);
 std::string to_string(DatasetKind kind);
