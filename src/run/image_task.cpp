@@ -159,13 +159,7 @@ class ImageTask : public Task {
       r.rep_trained = representation_metrics(eval_f, evaluation_.labels, v1, v2, cfg_.seed);
       r.geometry_s = std::chrono::duration<double>(Clock::now() - g0).count();
     }
-    if (cfg_.eval.linear) {
-      auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
-                                      eval::LinearProbeOptions().seed(cfg_.seed));
-      r.linear_acc = probe.test_accuracy;
-      r.linear_val_acc = probe.val_accuracy;
-      r.linear_l2 = probe.l2;
-    }
+    if (cfg_.eval.linear) add_linear_probe(r, train_f, train_.labels, eval_f, evaluation_.labels, cfg_.seed);
     if (cfg_.eval.baselines) {
       torch::manual_seed(cfg_.seed);  // the initialisation training started from
       auto untrained = make_method();

@@ -135,13 +135,7 @@ class ImageTextTask : public Task {
       const auto train_f = image_features(method, train_), eval_f = image_features(method, evaluation_);
       r.embed_s = image_text_since(e0);
       r.knn_acc = knn(train_f, eval_f);
-      if (cfg_.eval.linear) {
-        const auto probe = eval::linear_probe(train_f, train_.labels, eval_f, evaluation_.labels,
-                                              eval::LinearProbeOptions().seed(cfg_.seed));
-        r.linear_acc = probe.test_accuracy;
-        r.linear_val_acc = probe.val_accuracy;
-        r.linear_l2 = probe.l2;
-      }
+      if (cfg_.eval.linear) add_linear_probe(r, train_f, train_.labels, eval_f, evaluation_.labels, cfg_.seed);
     }
     if (cfg_.eval.baselines) {
       torch::manual_seed(cfg_.seed);  // the initialisation training started from

@@ -4,8 +4,17 @@
 
 #include "contra/eval/fewshot.h"
 #include "contra/eval/geometry.h"
+#include "contra/eval/linear_probe.h"
 
 namespace contra::run {
+
+void add_linear_probe(EvalResult& r, const torch::Tensor& train_f, const torch::Tensor& train_y,
+                      const torch::Tensor& eval_f, const torch::Tensor& eval_y, uint64_t seed) {
+  const auto probe = eval::linear_probe(train_f, train_y, eval_f, eval_y, eval::LinearProbeOptions().seed(seed));
+  r.linear_acc = probe.test_accuracy;
+  r.linear_val_acc = probe.val_accuracy;
+  r.linear_l2 = probe.l2;
+}
 
 std::unique_ptr<Task> make_task(const ResolvedRun& run) {
   switch (run.modality) {

@@ -91,6 +91,11 @@ torch::Tensor embed_all(methods::Method& method, int64_t n, int64_t batch_size,
                         const std::function<data::Batch(int64_t, int64_t)>& batch,
                         const c10::Device& device, bool head = false);
 
+/// The linear probe (eval.linear's, seeded with `seed`) of evaluation features against training
+/// features into `r` (linear_acc, linear_val_acc, linear_l2).
+void add_linear_probe(EvalResult& r, const torch::Tensor& train_f, const torch::Tensor& train_y,
+                      const torch::Tensor& eval_f, const torch::Tensor& eval_y, uint64_t seed);
+
 /// Geometry of `features` [N, d] (uniformity on a sample seeded with `seed`; alignment from the
 /// positive pairs `view1`/`view2`, NaN when they are undefined) and 5-way 1-shot / 5-shot
 /// accuracy over 600 episodes (seed `seed`) with `labels` [N], each where at least 5 classes
