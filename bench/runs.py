@@ -55,6 +55,11 @@ PRESETS = {
     'text': ['recall@1=recall_at_1:.4f', 'recall@10=recall_at_10:.4f', 'MRR=mrr:.4f',
              'untrained MRR=untrained.mrr:.4f', 'TF-IDF MRR=tfidf.mrr:.4f', 'steps',
              'train s=wall_s:.0f', 'queries', 'documents'],
+    # Image-text runs (clip): zero-shot, retrieval both ways, the image tower, the untrained towers.
+    'clip': ['zero-shot top-1=zero_shot_top1:.3f', 'top-5=zero_shot_top5:.3f',
+             'i2t R@10=i2t_recall_at_10:.3f', 't2i R@10=t2i_recall_at_10:.3f',
+             'untrained i2t R@10=untrained.i2t_recall_at_10:.3f', 'untrained t2i R@10=untrained.t2i_recall_at_10:.3f',
+             'kNN acc=knn_acc:.3f', 'linear acc=linear_acc:.3f', 'steps', 'train s=wall_s:.0f'],
     # Throughput alone (contra and peers).
     'speed': ['steps', 'pairs/s=pairs_per_s:.1f', 'train s=wall_s:.1f', 's per step=wall_s/steps:.3f'],
     # Several processes: time per step and the share spent in collectives.

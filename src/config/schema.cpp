@@ -371,7 +371,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("eval.linear", REF(eval.linear), "run the linear probe"));
   f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
-  f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online kNN monitor values (metrics.jsonl monitor_knn_acc, on a fixed sample of training images; image runs); 0 = off"));
+  f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online monitor values in metrics.jsonl: image runs monitor_knn_acc (kNN on a fixed sample of training images); clip runs monitor_zero_shot_top1, monitor_i2t_recall_at_10 and monitor_t2i_recall_at_10 on the evaluation split; 0 = off"));
   f.push_back(texts("eval.prompts", REF(eval.prompts), check_prompt_template, "clip: zero-shot prompt templates, \"{}\" = the class name; a class's text embedding is the normalised mean of its templates'"));
 
   f.push_back(flag("report.enabled", REF(report.enabled), "write report.html (curves, embedding maps, neighbours, similarities; see contra report) into the run folder at the end of training"));

@@ -23,12 +23,16 @@ const std::vector<MethodInfo>& method_registry() {
   using data::DatasetKind;
   static const std::vector<MethodInfo> kRegistry = {
       {MethodKind::kSimCLR, "simclr", Modality::kImage,
-       {DatasetKind::kFashionMNIST, DatasetKind::kImageFolder}, two_view_loss_names(),
+       {DatasetKind::kFashionMNIST, DatasetKind::kImageFolder, DatasetKind::kImageTextManifest,
+        DatasetKind::kOpenclipart, DatasetKind::kEmoji},
+       two_view_loss_names(),
        /*grad_cache=*/true, /*tiled_loss=*/true, /*negatives_policy=*/true},
       // MoCo's objectives are the InfoNCE family; config checks name the others (supcon,
       // triplet) with their own message.
       {MethodKind::kMoCo, "moco", Modality::kImage,
-       {DatasetKind::kFashionMNIST, DatasetKind::kImageFolder}, two_view_loss_names(),
+       {DatasetKind::kFashionMNIST, DatasetKind::kImageFolder, DatasetKind::kImageTextManifest,
+        DatasetKind::kOpenclipart, DatasetKind::kEmoji},
+       two_view_loss_names(),
        /*grad_cache=*/false, /*tiled_loss=*/false, /*negatives_policy=*/true},
       {MethodKind::kSimCSE, "simcse", Modality::kText,
        {DatasetKind::kWordNet, DatasetKind::kTextCorpus}, with_first(simcse_loss_names(), "nt_xent"),

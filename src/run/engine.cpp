@@ -165,7 +165,7 @@ train::TrainerHooks hooks(Engine& e) {
       auto line = metrics_line(r, *e.method, e.group.get());
       const int64_t every = e.run.config.eval.monitor_every;
       if (every > 0 && r.stats.step / every > *monitored / every) {
-        if (const auto acc = e.task->monitor(*e.method)) line["monitor_knn_acc"] = *acc;
+        line.update(e.task->monitor(*e.method));
       }
       *monitored = r.stats.step;
       e.dir->append_metrics(line);

@@ -1,5 +1,6 @@
-// The image modality: Fashion-MNIST or an image folder, two augmented views per image, kNN and
-// linear-probe evaluation of the frozen encoder.
+// The image modality: Fashion-MNIST, an image folder or the images of an image-text dataset
+// (captions unused, the image-text task's split by image), two augmented views per image, kNN
+// and linear-probe evaluation of the frozen encoder.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,11 +16,14 @@
 #include "contra/core/rng.h"
 #include "contra/data/fashion_mnist.h"
 #include "contra/data/image_folder.h"
+#include "contra/data/image_text_split.h"
+#include "contra/data/kinds.h"
 #include "contra/data/loader.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
 #include "contra/eval/retrieval.h"
 #include "contra/run/export.h"
+#include "contra/run/image_text_data.h"
 #include "contra/run/task.h"
 
 namespace contra::run {
@@ -80,9 +84,14 @@ class ImageTask : public Task {
   void load(bool with_training) override {
     data::ImageDataset train, test;
     const bool want_test = run_.eval_split == data::EvalSplit::kTest;
-    train = read(data::Split::kTrain);
-    if (want_test) test = read(data::Split::kTest);
-    if (!want_test) {
+    const auto image_text = data::image_text_dataset_kinds();
+    if (std::count(image_text.begin(), image_text.end(), run_.dataset)) {
+      std::tie(train, test) = read_image_text_images();
+    } else {
+      train = read(data::Split::kTrain);
+      if (want_test) test = read(data::Split::kTest);
+    }
+    if (!want_test && !std::count(image_text.begin(), image_text.end(), run_.dataset)) {
       const int64_t n = train.size(), v = cfg_.eval.val_size;
       CONTRA_CHECK(v < n, "eval.val_size (", v, ") must be smaller than the training set (", n, ")");
       test = slice(train, n - v, n);
@@ -180,11 +189,11 @@ class ImageTask : public Task {
     return r;
   }
 
-  std::optional<double> monitor(methods::Method& method) override {
+  nlohmann::json monitor(methods::Method& method) override {
     if (!monitor_bank_.images.defined()) {
       // Drawn once, with the run's seed: queries first, the bank from the other images.
       const int64_t n = train_.size();
-      if (n < 2 || !(train_.labels >= 0).all().item<bool>()) return std::nullopt;
+      if (n < 2 || !(train_.labels >= 0).all().item<bool>()) return nlohmann::json::object();
       const int64_t queries = std::min(kMonitorQueries, n / 2);
       const auto order = image_task_sample(n, queries + std::min(kMonitorBank, n - queries),
                                            derive_seed(cfg_.seed, 0x6d6f6e69746f72ull /* "monitor" */));
@@ -195,10 +204,10 @@ class ImageTask : public Task {
       monitor_queries_ = image_task_subset(train_, query_rows);
       monitor_bank_ = image_task_subset(train_, bank_rows);
     }
-    return eval::knn_accuracy(
-        features(method, monitor_bank_), monitor_bank_.labels, features(method, monitor_queries_),
-        monitor_queries_.labels,
-        eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
+    return {{"monitor_knn_acc",
+             eval::knn_accuracy(features(method, monitor_bank_), monitor_bank_.labels,
+                                features(method, monitor_queries_), monitor_queries_.labels,
+                                eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature))}};
   }
 
   ReportInputs report_inputs(methods::Method& method) override {
@@ -216,11 +225,30 @@ class ImageTask : public Task {
     return r;
   }
 
-  nlohmann::json describe() const override { return {{"train_images", train_.size()}}; }
+  nlohmann::json describe() const override {
+    return {{"train_images", train_.size()}, {"eval_images", evaluation_.size()}};
+  }
 
   std::string banner() const override { return std::to_string(train_.size()) + " training images"; }
 
  private:
+  /// The images of an image-text dataset, split as the image-text task splits them (same
+  /// data.val_fraction, data.test_fraction, data.split_seed), so that an image method and clip
+  /// train and evaluate on the same images.
+  std::pair<data::ImageDataset, data::ImageDataset> read_image_text_images() const {
+    const bool val = run_.eval_split == data::EvalSplit::kVal;
+    auto splits = data::split_image_text(read_image_text_dataset(run_), val ? cfg_.data.val_fraction : 0.0,
+                                         cfg_.data.test_fraction, cfg_.data.split_seed);
+    const auto images_of = [](const data::ImageTextDataset& d) {
+      data::ImageDataset out;
+      out.images = d.images;
+      out.labels = d.labels;
+      out.class_names = d.class_names;
+      return out;
+    };
+    return {images_of(splits.train), images_of(val ? splits.val : splits.test)};
+  }
+
   data::ImageDataset read(data::Split split) const {
     if (run_.dataset == data::DatasetKind::kFashionMNIST)
       return data::load_fashion_mnist(cfg_.data.path, split);

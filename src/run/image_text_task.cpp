@@ -44,9 +44,11 @@ data::ImageTextDataset image_text_head(const data::ImageTextDataset& d, int64_t 
   return out;
 }
 
-/// Every image has a class (>= 0) and the dataset names its classes.
-bool fully_labelled(const data::ImageTextDataset& d) {
-  return d.size() > 0 && !d.class_names.empty() && d.labels.defined() && (d.labels >= 0).all().item<bool>();
+/// The images of `d` with a class (>= 0); none where the dataset names no classes.
+data::ImageTextDataset labelled_images(const data::ImageTextDataset& d) {
+  if (d.class_names.empty() || !d.labels.defined()) return data::select_image_text(d, {});
+  const auto rows = (d.labels >= 0).nonzero().squeeze(1).contiguous();
+  return data::select_image_text(d, std::vector<int64_t>(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel()));
 }
 
 class ImageTextTask : public Task {
@@ -129,13 +131,18 @@ class ImageTextTask : public Task {
     r.image_text = true;
     r.split = cfg_.eval.split;
     shared_space(method, r.cross_modal_trained, r.zero_shot_trained, r.zero_shot);
-    r.image_probe = fully_labelled(train_) && fully_labelled(evaluation_);
+    // The image tower's features, judged on the images with a class (openclipart's unsorted
+    // images have none): kNN against the labelled training images, and the linear probe.
+    const auto probe_train = labelled_images(train_), probe_eval = labelled_images(evaluation_);
+    r.image_probe = probe_train.size() > 0 && probe_eval.size() > 0;
+    r.probe_train_images = probe_train.size();
+    r.probe_eval_images = probe_eval.size();
     if (r.image_probe) {
       const auto e0 = Clock::now();
-      const auto train_f = image_features(method, train_), eval_f = image_features(method, evaluation_);
+      const auto train_f = image_features(method, probe_train), eval_f = image_features(method, probe_eval);
       r.embed_s = image_text_since(e0);
-      r.knn_acc = knn(train_f, eval_f);
-      if (cfg_.eval.linear) add_linear_probe(r, train_f, train_.labels, eval_f, evaluation_.labels, cfg_.seed);
+      r.knn_acc = knn(train_f, probe_train.labels, eval_f, probe_eval.labels);
+      if (cfg_.eval.linear) add_linear_probe(r, train_f, probe_train.labels, eval_f, probe_eval.labels, cfg_.seed);
     }
     if (cfg_.eval.baselines) {
       torch::manual_seed(cfg_.seed);  // the initialisation training started from
@@ -144,10 +151,25 @@ class ImageTextTask : public Task {
       bool labelled = false;
       shared_space(*untrained, r.cross_modal_untrained, r.zero_shot_untrained, labelled);
       r.untrained_measured = true;
-      if (r.image_probe) r.untrained_knn_acc = knn(image_features(*untrained, train_), image_features(*untrained, evaluation_));
+      if (r.image_probe)
+        r.untrained_knn_acc = knn(image_features(*untrained, probe_train), probe_train.labels,
+                                  image_features(*untrained, probe_eval), probe_eval.labels);
     }
     r.eval_s = image_text_since(t0);
     return r;
+  }
+
+  /// On the evaluation split (eval.split=val while choosing hyper-parameters): the curve of what
+  /// the run is judged by. Embedding in eval mode without gradient leaves training unchanged.
+  nlohmann::json monitor(methods::Method& method) override {
+    eval::CrossModalMetrics cross;
+    eval::ZeroShotMetrics zero_shot;
+    bool labelled = false;
+    shared_space(method, cross, zero_shot, labelled);
+    nlohmann::json m = {{"monitor_i2t_recall_at_10", cross.image_to_text.recall_at_10},
+                        {"monitor_t2i_recall_at_10", cross.text_to_image.recall_at_10}};
+    if (labelled) m["monitor_zero_shot_top1"] = zero_shot.top1;
+    return m;
   }
 
   ReportInputs report_inputs(methods::Method& method) override {
@@ -241,8 +263,9 @@ class ImageTextTask : public Task {
                                          evaluation_.labels.index_select(0, known));
   }
 
-  double knn(const torch::Tensor& train_f, const torch::Tensor& eval_f) const {
-    return eval::knn_accuracy(train_f, train_.labels, eval_f, evaluation_.labels,
+  double knn(const torch::Tensor& train_f, const torch::Tensor& train_labels, const torch::Tensor& eval_f,
+             const torch::Tensor& eval_labels) const {
+    return eval::knn_accuracy(train_f, train_labels, eval_f, eval_labels,
                               eval::KnnOptions().k(cfg_.eval.knn_k).temperature(cfg_.eval.knn_temperature));
   }
 

@@ -88,6 +88,8 @@ nlohmann::json eval_json(const EvalResult& e) {
       j["linear_l2"] = e.linear_l2;
       j["linear_val_acc"] = or_null(e.linear_val_acc);
       j["embed_s"] = e.embed_s;
+      j["probe_train_images"] = e.probe_train_images;
+      j["probe_eval_images"] = e.probe_eval_images;
     }
     if (e.untrained_measured) {
       j["untrained"] = nlohmann::json::object();

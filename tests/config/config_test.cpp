@@ -283,7 +283,7 @@ TEST(Config, TextKeys) {
                 .find("data.dataset 'fashion_mnist' does not go with method simcse; valid: wordnet, text_corpus"),
             std::string::npos);
   EXPECT_NE(error_of("", {"data.dataset=wordnet"})
-                .find("data.dataset 'wordnet' does not go with method simclr; valid: fashion_mnist, image_folder"),
+                .find("data.dataset 'wordnet' does not go with method simclr; valid: fashion_mnist, image_folder, image_text_manifest, openclipart, emoji"),
             std::string::npos);
   EXPECT_NE(error_of("", {"loss.name=info_nce"})
                 .find("loss.name 'info_nce' does not go with method simclr; valid: nt_xent, debiased, hard_negative, supcon"),

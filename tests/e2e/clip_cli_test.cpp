@@ -85,7 +85,7 @@ std::vector<std::pair<std::string, torch::Tensor>> clip_final_state(const std::s
 TEST(ClipCli, TrainsOnAManifestAndEvaluatesTheSharedSpace) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
   const auto dir = temp_dir("clip_run");
-  ASSERT_EQ(wait_exit(spawn(clip_args(dir, 30), dir + ".log")), 0) << slurp(dir + ".log");
+  ASSERT_EQ(wait_exit(spawn(clip_args(dir, 30, {"eval.monitor_every=10"}), dir + ".log")), 0) << slurp(dir + ".log");
   for (const char* f : {"config.yaml", "tokenizer.model", "metrics.jsonl", "summary.json", "checkpoint.pt"})
     EXPECT_TRUE(fs::exists(fs::path(dir) / f)) << f;
   const auto s = clip_json(dir + "/summary.json");
@@ -109,11 +109,20 @@ TEST(ClipCli, TrainsOnAManifestAndEvaluatesTheSharedSpace) {
     EXPECT_LE(s[key].get<double>(), 1.0) << key;
   }
   EXPECT_TRUE(s["untrained"].contains("knn_acc"));
-  // metrics.jsonl: the learned scale and its temperature, within the clamp.
+  // metrics.jsonl: the learned scale and its temperature, within the clamp; the monitor on the
+  // evaluation split every 10 steps, its last value the final evaluation's (same parameters).
   std::ifstream m(dir + "/metrics.jsonl");
   int lines = 0;
   for (std::string line; std::getline(m, line); ++lines) {
     const auto j = nlohmann::json::parse(line);
+    const bool monitored = j.at("step").get<int64_t>() % 10 == 0;
+    for (const char* key : {"monitor_zero_shot_top1", "monitor_i2t_recall_at_10", "monitor_t2i_recall_at_10"})
+      EXPECT_EQ(j.contains(key), monitored) << key << " at step " << j.at("step");
+    if (j.at("step") == 30) {
+      EXPECT_EQ(j.at("monitor_zero_shot_top1").get<double>(), s["zero_shot_top1"].get<double>());
+      EXPECT_EQ(j.at("monitor_i2t_recall_at_10").get<double>(), s["i2t_recall_at_10"].get<double>());
+      EXPECT_EQ(j.at("monitor_t2i_recall_at_10").get<double>(), s["t2i_recall_at_10"].get<double>());
+    }
     const double scale = j.at("logit_scale"), t = j.at("temperature");
     EXPECT_GE(scale, 1.0);
     EXPECT_LE(scale, 100.0 + 1e-9);

@@ -165,7 +165,8 @@ struct EvalConfig {
   bool baselines = true;
   /// Online monitor: kNN accuracy of the encoder on a fixed seeded subset of the training images
   /// (bank of up to 5,000, up to 1,000 other images as queries) at the first metrics line at or
-  /// after every monitor_every steps (metrics.jsonl monitor_knn_acc); 0 = off. Image runs.
+  /// after every monitor_every steps (metrics.jsonl monitor_knn_acc); image-text runs: zero-shot
+  /// top-1 and recall@10 both ways on the evaluation split (monitor_zero_shot_top1, ...); 0 = off.
   int64_t monitor_every = 200;
   /// Method clip: zero-shot prompt templates, "{}" standing for the class name; each class's
   /// text embedding is the normalised mean of its templates' normalised embeddings.

@@ -50,9 +50,11 @@ struct EvalResult {
   RepresentationMetrics rep_trained, rep_untrained, rep_pixels;
   /// Image-text runs: cross-modal retrieval in the shared space and, where the evaluation
   /// images have classes, zero-shot classification (zero_shot); for the trained towers and,
-  /// with eval.baselines (untrained_measured), the towers as initialised. Where every image has a
-  /// class (image_probe), knn_acc, linear_acc and untrained_knn_acc are the image tower's.
+  /// with eval.baselines (untrained_measured), the towers as initialised. Where images have
+  /// classes (image_probe), knn_acc, linear_acc and untrained_knn_acc are the image tower's, on
+  /// the images with a class (probe_train_images, probe_eval_images).
   bool image_text = false, zero_shot = false, image_probe = false, untrained_measured = false;
+  int64_t probe_train_images = 0, probe_eval_images = 0;
   eval::ZeroShotMetrics zero_shot_trained, zero_shot_untrained;
   eval::CrossModalMetrics cross_modal_trained, cross_modal_untrained;
 };

@@ -62,13 +62,13 @@ class Task {
   virtual std::pair<int64_t, int64_t> image_shape() const = 0;
   /// Evaluates `method` (frozen encoder, eval mode) on the evaluation split.
   virtual EvalResult evaluate(methods::Method& method) = 0;
-  /// The online monitor (eval.monitor_every): kNN accuracy of `method` (eval mode, no
-  /// gradient, the training mode restored, no draw from the global generator) on a fixed
-  /// seeded subset of the training data; nothing where the modality has none (text).
-  virtual std::optional<double> monitor(methods::Method& method) {
-    (void)method;
-    return std::nullopt;
-  }
+  /// The online monitor (eval.monitor_every): metrics.jsonl columns (names starting with
+  /// `monitor_`) measured on `method` in eval mode, without gradient, the training mode restored
+  /// and no draw from the global generator; an empty object where the modality has none (text).
+  /// Images: kNN accuracy on a fixed seeded subset of the training images (monitor_knn_acc).
+  /// Image-text: zero-shot top-1 and recall@10 both ways on the evaluation split
+  /// (monitor_zero_shot_top1, monitor_i2t_recall_at_10, monitor_t2i_recall_at_10).
+  virtual nlohmann::json monitor(methods::Method& method);
   /// The evaluation split, `method`'s features of it and positive pairs, for the run report
   /// (method in eval mode, no gradient; the global generator is left alone).
   virtual ReportInputs report_inputs(methods::Method& method) = 0;
