@@ -93,8 +93,9 @@ void plan_time_budget(Engine& e) {
 /// model.channels_last and model.encode_chunk where they are auto, before the method is built,
 /// and config.yaml is written again with the values chosen, so that a resumed run and
 /// everything that reads the folder build the same model. A resumed run's config.yaml already
-/// holds them (its record comes from the checkpoint).
+/// holds them (its record comes from the checkpoint). Text runs have nothing to tune.
 void autotune_settings(Engine& e) {
+  if (e.run.modality == methods::Modality::kText) return;  // no convolutions, no image chunks
   const TuneSpace space = tune_space(e.run.config, e.run.modality, e.run.rank_batch, e.run.grad_cache);
   TuneResult r;
   r.chosen = space.start();

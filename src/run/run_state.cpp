@@ -46,7 +46,7 @@ train::CheckpointState to_checkpoint_state(const RunState& state) {
                                          torch::kDouble);
   if (const auto& a = state.autotune) {
     const std::string text = to_json(*a).dump();
-    c.extra[kAutotune] = torch::tensor(std::vector<uint8_t>(text.begin(), text.end()), torch::kUInt8);
+    c.extra[kAutotune] = torch::from_blob(const_cast<char*>(text.data()), {int64_t(text.size())}, torch::kUInt8).clone();
   }
   return c;
 }
