@@ -108,12 +108,15 @@ TEST(Autotune, CoordinateSearchPicksTheHandWorkedAnswerAndIsDeterministic) {
 TEST(Autotune, TheTimeBoundStopsMeasuring) {
   AutotuneFake fake;
   fake.speed = {{{true, 64}, 10.0}, {{false, 64}, 12.0}, {{false, 32}, 20.0}, {{false, 128}, 30.0}, {{false, 0}, 40.0}};
-  fake.tick = 4;  // each reading is 4 s later: the 15 s bound passes after the third candidate
+  // Each reading of the clock is 4 s later: start at 4; before the 2nd, 3rd and 4th candidates
+  // 8, 12, 16 (4, 8, 12 s spent: go on); before the 5th 20 (16 s >= 15: stop).
+  fake.tick = 4;
   run::TuneOptions options;
   const auto r = run::coordinate_search(autotune_full_space(), fake.measure(), fake.clock(), options);
   EXPECT_FALSE(r.complete);
-  ASSERT_EQ(r.candidates.size(), 3u);
-  EXPECT_EQ(r.chosen, (run::TuneSettings{false, 32}));  // the best of what was measured
+  ASSERT_EQ(r.candidates.size(), 4u);
+  EXPECT_EQ(r.candidates[3].settings, (run::TuneSettings{false, 128}));
+  EXPECT_EQ(r.chosen, (run::TuneSettings{false, 128}));  // the best of what was measured
 }
 
 TEST(Autotune, TimeStepsCountsOnlyTheTimedSteps) {
@@ -159,7 +162,9 @@ TEST(Autotune, ConfigTakesAutoFromYamlAndSet) {
   const std::string yaml = config::to_yaml(d);
   EXPECT_NE(yaml.find("channels_last: auto"), std::string::npos);
   EXPECT_NE(yaml.find("encode_chunk: auto"), std::string::npos);
-  const std::string path = temp_dir("autotune_cfg") + "/c.yaml";
+  const std::string folder = temp_dir("autotune_cfg");
+  fs::create_directories(folder);
+  const std::string path = folder + "/c.yaml";
   std::ofstream(path) << "model:\n  channels_last: true\n  encode_chunk: auto\n";
   const auto y = config::load(path);
   EXPECT_EQ(y.model.channels_last, std::optional<bool>(true));
