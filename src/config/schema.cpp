@@ -135,6 +135,52 @@ Field flag(std::string key, Ref ref, std::string doc) {
                }};
 }
 
+/// A setting that is either "auto" (unset: chosen by the run, see run/autotune.h) or a value
+/// that `parse` reads; `print` writes a set value back.
+template <class T, class Ref, class Parse, class Print>
+Field or_auto(std::string key, Ref ref, Parse parse, Print print, std::string doc) {
+  return Field{key, std::move(doc),
+               [key, ref, parse](RunConfig& c, const YAML::Node& v) {
+                 if (v.IsScalar() && v.Scalar() == "auto") {
+                   ref(c) = std::nullopt;
+                   return;
+                 }
+                 ref(c) = parse(v, key);
+               },
+               [ref, print](const RunConfig& c) {
+                 const std::optional<T>& x = ref(const_cast<RunConfig&>(c));
+                 return x ? print(*x) : std::string("auto");
+               }};
+}
+
+/// auto | true | false.
+template <class Ref>
+Field flag_or_auto(std::string key, Ref ref, std::string doc) {
+  return or_auto<bool>(
+      std::move(key), ref,
+      [](const YAML::Node& v, const std::string& k) { return parse_one<bool>(v, k, "auto, true or false"); },
+      [](bool x) { return std::string(x ? "true" : "false"); }, std::move(doc));
+}
+
+/// auto | an integer in `range`.
+template <class Ref>
+Field integer_or_auto(std::string key, Ref ref, Range range, std::string doc) {
+  return or_auto<int64_t>(
+      std::move(key), ref,
+      [range](const YAML::Node& v, const std::string& k) {
+        CONTRA_CHECK(v.IsScalar(), k, ": expected auto or an integer, got ", scalar_text(v));
+        int64_t x = 0;
+        try {
+          x = v.as<int64_t>();
+        } catch (const YAML::Exception&) {
+          throw Error(c10::str(k, ": expected auto or an integer, got ", scalar_text(v)));
+        }
+        CONTRA_CHECK(range.contains(double(x)), k, " must be auto or ", range.describe(), ", got ", v.Scalar());
+        return x;
+      },
+      [](int64_t x) { return fmt(x); }, std::move(doc));
+}
+
 /// A string field; `choices` empty means any text.
 template <class Ref>
 Field text(std::string key, Ref ref, std::vector<std::string> choices, std::string doc) {
@@ -273,8 +319,8 @@ std::vector<Field> build_fields() {
   f.push_back(number<int64_t>("model.head_hidden", REF(model.head_hidden), at_least(1), "projection head hidden size"));
   f.push_back(number<int64_t>("model.head_dim", REF(model.head_dim), at_least(1), "embedding size"));
   f.push_back(flag("model.head_batch_norm", REF(model.head_batch_norm), "batch norm in the projection head"));
-  f.push_back(number<int64_t>("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view"));
-  f.push_back(flag("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions"));
+  f.push_back(integer_or_auto("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view; auto = measured before training among 64 (the default), 32, 128 and 0 (cached per machine and model shape)"));
+  f.push_back(flag_or_auto("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions; auto = measured before training against plain NCHW (cached per machine and model shape; true where not measured)"));
   f.push_back(text("model.init_from", REF(model.init_from), {}, "PyTorch state dict file (torch.save(model.state_dict()), torchvision names) the image encoder starts from; empty = random"));
 
   f.push_back(text("text.wordnet_dir", REF(text.wordnet_dir), {}, "WordNet database folder (data.* and index.* files)"));
@@ -459,14 +505,15 @@ void validate(const RunConfig& c) {
     CONTRA_CHECK(c.moco.queue_size / keys >= c.train.batch_size, "moco.queue_size (",
                  c.moco.queue_size, ") must be >= the keys enqueued per step (",
                  static_cast<uint64_t>(keys) * static_cast<uint64_t>(c.train.batch_size), ")");
-    CONTRA_CHECK(!c.moco.shuffle_bn || (c.model.encode_chunk >= 1 && c.model.encode_chunk < c.train.batch_size),
+    const auto chunk = c.model.encode_chunk;  // auto: the tuner keeps to the valid chunks
+    CONTRA_CHECK(!c.moco.shuffle_bn || !chunk || (*chunk >= 1 && *chunk < c.train.batch_size),
                  "moco.shuffle_bn needs model.encode_chunk in [1, train.batch_size), got ",
-                 c.model.encode_chunk, " with batch ", c.train.batch_size);
+                 chunk.value_or(0), " with batch ", c.train.batch_size);
   }
   CONTRA_CHECK(l.tiled != "on" || (l.name == "nt_xent" && l.negatives == "all") || l.name == "clip",
                "loss.tiled=on needs loss.name=nt_xent with loss.negatives=all, or loss.name=clip (the "
                "other objectives have no tiled pass), got loss.name=", l.name, ", loss.negatives=", l.negatives);
-  CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk > 0,
+  CONTRA_CHECK(!c.train.grad_cache || c.model.encode_chunk.value_or(1) > 0,
                "train.grad_cache=true needs model.encode_chunk > 0 (the chunk size), got 0");
   const auto& method = methods::method_info(c.method);
   // Refused rather than ignored: only some methods' losses have a tiled pass or take a

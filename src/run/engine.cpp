@@ -18,6 +18,7 @@
 #include "contra/dist/reducer.h"
 #include "contra/methods/grad_cache.h"
 #include "contra/models/batch_norm.h"
+#include "contra/run/autotune.h"
 #include "contra/run/checkpoints.h"
 #include "contra/run/report.h"
 #include "contra/run/run_state.h"
@@ -36,7 +37,7 @@ struct Engine {
   Engine(const ResolvedRun& r, std::optional<RunDir> d, std::string p, std::shared_ptr<dist::Group> g)
       : run(r), dir(std::move(d)), path(std::move(p)), group(std::move(g)) {}
 
-  const ResolvedRun& run;
+  ResolvedRun run;  ///< the run's own copy: the auto-tuner writes its choice into the config
   std::optional<RunDir> dir;  ///< the leading process's run folder
   std::string path;
   std::shared_ptr<dist::Group> group;
@@ -53,6 +54,8 @@ struct Engine {
   /// train.time_budget: the planner while the length is not fixed (leading process), and the plan.
   std::optional<TimeBudgetPlanner> planner;
   std::optional<TimeBudgetPlan> plan;
+  /// model.channels_last / model.encode_chunk: how they were set (auto-tuned or explicit).
+  std::optional<TuneResult> autotune;
 
   bool lead() const { return run.lead(); }
 };
@@ -86,6 +89,29 @@ void plan_time_budget(Engine& e) {
   e.planner.emplace(o, [&e] { return seconds_since(e.started); }, time_monitor);
 }
 
+/// A fresh run: the auto-tuner (leading process; the others take its choice) sets
+/// model.channels_last and model.encode_chunk where they are auto, before the method is built,
+/// and config.yaml is written again with the values chosen, so that a resumed run and
+/// everything that reads the folder build the same model. A resumed run's config.yaml already
+/// holds them (its record comes from the checkpoint). Text runs have nothing to tune.
+void autotune_settings(Engine& e) {
+  if (e.run.modality == methods::Modality::kText) return;  // no convolutions, no image chunks
+  const TuneSpace space = tune_space(e.run.config, e.run.modality, e.run.rank_batch, e.run.grad_cache);
+  TuneResult r;
+  r.chosen = space.start();
+  if (e.lead()) r = run_autotune(*e.task, e.run, space, TuneOptions(), autotune_cache_path());
+  if (e.group && space.measured()) {  // every process builds the model rank 0 chose
+    auto t = torch::tensor({int64_t(r.chosen.channels_last), r.chosen.encode_chunk}, torch::kLong);
+    e.group->broadcast_(t);
+    r.chosen.channels_last = t[0].item<int64_t>() != 0;
+    r.chosen.encode_chunk = t[1].item<int64_t>();
+  }
+  e.task->use_settings(r.chosen);
+  apply_settings(r.chosen, e.run.config);
+  e.autotune = r;
+  if (e.lead() && space.measured()) e.dir->write_file("config.yaml", config::to_yaml(e.run.config));
+}
+
 /// Data, folder, model and optimizer, and on resume the checkpoint's state.
 void assemble(Engine& e, bool resume) {
   e.threads = set_threads(int(e.run.config.threads));
@@ -97,6 +123,7 @@ void assemble(Engine& e, bool resume) {
   }
   if (e.group) e.group->barrier();  // the folder is ready for every process
   e.task->open(e.path);
+  if (!resume) autotune_settings(e);
   e.checkpoints.emplace(e.path, e.run.config.train.keep_checkpoints);
   torch::manual_seed(e.run.config.seed);
   e.method = e.task->make_method();
@@ -106,6 +133,7 @@ void assemble(Engine& e, bool resume) {
   if (resume) {  // every process reads the checkpoint (several machines: a shared run folder)
     e.start = from_checkpoint_state(e.checkpoints->load_latest(*e.method, e.optimizer.get()));
     restore_run_state(e.start, *e.method, e.run.device);
+    e.autotune = e.start.autotune;
     if (e.lead()) e.dir->keep_metrics_through(e.start.step);
   }
   e.source = e.task->make_source();
@@ -194,6 +222,7 @@ train::TrainerHooks hooks(Engine& e) {
     if (!e.lead()) return;
     RunState state = capture_run_state(step, epoch, skipped, *e.method, e.run.device);
     state.time_budget = e.plan;
+    state.autotune = e.autotune;
     e.checkpoints->save(*e.method, e.optimizer.get(), to_checkpoint_state(state));
   };
   return h;
@@ -268,6 +297,7 @@ RunResult finish(Engine& e, RunResult result, const StopOnSignal& stop) {
               100.0 * result.train.data_wait_fraction);
   std::fflush(stdout);
   result.time_budget = e.plan;
+  result.autotune = e.autotune;
   if (e.run.config.eval.enabled) result.eval = e.task->evaluate(*e.method);
   SummaryInputs in{e.run, result, *e.method, *e.task, e.group.get(), e.threads,
                    std::chrono::duration<double>(Clock::now() - e.started).count()};

@@ -108,6 +108,8 @@ class ImageTask : public Task {
   void prepare_folder(const std::string&) override {}
   void open(const std::string&) override {}
 
+  void use_settings(const TuneSettings& settings) override { apply_settings(settings, run_.config); }
+
   std::shared_ptr<methods::Method> make_method() override {
     // Fashion-MNIST is grayscale; an image folder is read with data.channels.
     auto method = run::make_method(cfg_, image_shape().first);

@@ -87,6 +87,8 @@ class ImageTextTask : public Task {
     tokenizer_file_ = tokenizer_path(folder);
   }
 
+  void use_settings(const TuneSettings& settings) override { apply_settings(settings, run_.config); }
+
   std::shared_ptr<methods::Method> make_method() override {
     auto method = std::make_shared<methods::CLIPImpl>(
         clip_options(cfg_, image_shape().first, tokenizer().vocab_size()));

@@ -86,8 +86,8 @@ methods::CLIPOptions clip_options(const config::RunConfig& cfg, int64_t in_chann
       .learn_temperature(cfg.clip.learn_temperature)
       .tiled(methods::tiled_mode_from_string(cfg.loss.tiled))
       .tile_size(cfg.loss.tile_size)
-      .channels_last(cfg.model.channels_last)
-      .encode_chunk(cfg.model.encode_chunk);
+      .channels_last(cfg.model.channels_last_or_default())
+      .encode_chunk(cfg.model.encode_chunk_or_default());
 }
 
 data::ManifestOptions manifest_options(const config::RunConfig& cfg) {
@@ -113,8 +113,8 @@ methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_c
       .head_hidden(cfg.model.head_hidden)
       .head_layers(cfg.model.head_layers)
       .head_batch_norm(cfg.model.head_batch_norm)
-      .channels_last(cfg.model.channels_last)
-      .encode_chunk(cfg.model.encode_chunk)
+      .channels_last(cfg.model.channels_last_or_default())
+      .encode_chunk(cfg.model.encode_chunk_or_default())
       .loss(two_view_loss_options(cfg.loss));
 }
 

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 namespace contra::run {
 namespace {
 // The names in the checkpoint file (kept from the first release so older runs still resume).
@@ -10,6 +12,7 @@ constexpr const char* kRngCuda = "rng_cuda";
 constexpr const char* kSkipped = "skipped_steps";
 constexpr const char* kController = "adaptive";
 constexpr const char* kTimeBudget = "time_budget";
+constexpr const char* kAutotune = "autotune";
 }  // namespace
 
 RunState capture_run_state(int64_t step, int64_t epoch, int64_t skipped_steps,
@@ -41,6 +44,10 @@ train::CheckpointState to_checkpoint_state(const RunState& state) {
     c.extra[kTimeBudget] = torch::tensor({p->budget_s, double(p->planned_at_step), p->planned_at_s,
                                           p->steps_per_s, p->monitor_s, double(p->total_steps)},
                                          torch::kDouble);
+  if (const auto& a = state.autotune) {
+    const std::string text = to_json(*a).dump();
+    c.extra[kAutotune] = torch::from_blob(const_cast<char*>(text.data()), {int64_t(text.size())}, torch::kUInt8).clone();
+  }
   return c;
 }
 
@@ -70,6 +77,11 @@ RunState from_checkpoint_state(const train::CheckpointState& c) {
     p.monitor_s = v[4];
     p.total_steps = int64_t(v[5]);
     s.time_budget = p;
+  }
+  if (auto t = find(kAutotune); t.defined() && t.scalar_type() == torch::kUInt8) {
+    auto bytes = t.contiguous();
+    const auto* b = bytes.data_ptr<uint8_t>();
+    s.autotune = tune_result_from_json(nlohmann::json::parse(std::string(b, b + bytes.numel())));
   }
   return s;
 }

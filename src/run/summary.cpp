@@ -147,6 +147,7 @@ nlohmann::json summary_json(const SummaryInputs& in) {
   s["skipped_steps"] = t.skipped_steps;
   s["data_wait_fraction"] = t.data_wait_fraction;
   if (in.result.time_budget) s["time_budget"] = to_json(*in.result.time_budget);
+  if (in.result.autotune) s["autotune"] = to_json(*in.result.autotune);
   s["threads"] = in.threads;
   s["device"] = in.run.config.device;
   int64_t parameters = 0;

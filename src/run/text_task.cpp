@@ -69,6 +69,8 @@ class TextTask : public Task {
     tokenizer_file_ = tokenizer_path(folder);
   }
 
+  void use_settings(const TuneSettings& settings) override { apply_settings(settings, run_.config); }
+
   std::shared_ptr<methods::Method> make_method() override {
     return std::make_shared<methods::SimCSEImpl>(simcse_options(cfg_, tokenizer().vocab_size()));
   }

@@ -42,7 +42,7 @@ std::vector<std::string> args(const std::string& out, bool moco, int steps = kSt
       "--set", "train.max_steps=" + std::to_string(steps), "--set", "model.widths=[8,16]",
       // Ghost batch norm in chunks of 8: each rank's 16 samples are two of the single process's
       // chunks, so batch-norm statistics agree.
-      "--set", "model.encode_chunk=8", "--set", "train.checkpoint_every=1",
+      "--set", "model.encode_chunk=8", "--set", "model.channels_last=true", "--set", "train.checkpoint_every=1",
       "--set", "train.keep_checkpoints=1000", "--set", "train.log_every=1",
       "--set", "eval.enabled=false", "--set", "report.enabled=false",
       "--set", "threads=1", "--set", "dist.timeout_s=20",
@@ -73,7 +73,7 @@ std::vector<std::string> clip_dist_args(const std::string& out) {
   return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml",
           "--set", "method=clip", "--set", "loss.name=clip", "--set", "data.dataset=image_text_manifest",
           "--set", "data.path=" + manifest, "--set", "data.label_column=label", "--set", "data.channels=1",
-          "--set", "data.image_size=28", "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=8",
+          "--set", "data.image_size=28", "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=8", "--set", "model.channels_last=true",
           "--set", "model.head_layers=1", "--set", "model.head_dim=16", "--set", "text.vocab_size=60",
           "--set", "text_model.width=32", "--set", "text_model.heads=2", "--set", "text_model.layers=1",
           "--set", "text_model.ffn=64", "--set", "text_model.dropout=0", "--set", "optim.name=sgd",

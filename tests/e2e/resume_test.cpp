@@ -34,13 +34,13 @@ std::vector<std::string> train_args(const std::string& out, bool moco = false) {
             "--set", "data.limit=1024", "--set", "train.batch_size=32", "--set", "train.max_steps=48",
             "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=16", "--set", "train.checkpoint_every=4",
             "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "report.enabled=false",
-            "--set", "threads=1",
+            "--set", "threads=1", "--set", "model.channels_last=true",  // pinned: compared across runs
             "--set", "moco.queue_size=256", "--out", out};
   return {CONTRA_CLI_PATH, "train", std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml",
           "--set", "data.limit=1024", "--set", "train.batch_size=64", "--set", "train.max_steps=48",
           "--set", "model.widths=[8,16]", "--set", "model.encode_chunk=32", "--set", "train.checkpoint_every=4",
           "--set", "train.log_every=4", "--set", "eval.enabled=false", "--set", "report.enabled=false",
-          "--set", "threads=1",
+          "--set", "threads=1", "--set", "model.channels_last=true",  // pinned: compared across runs
           "--set", "data.workers=2", "--set", "loss.name=hard_negative", "--set", "loss.adaptive=true",
           "--out", out};
 }

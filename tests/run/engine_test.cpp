@@ -24,7 +24,9 @@ namespace {
 config::RunConfig image_cfg(std::vector<std::string> sets) {
   std::vector<std::string> base = {"data.limit=256", "train.batch_size=32", "train.max_steps=3",
                                    "model.widths=[4,8]", "model.head_hidden=32", "model.head_dim=16",
-                                   "eval.enabled=false", "report.enabled=false", "train.log_every=1", "threads=1"};
+                                   "eval.enabled=false", "report.enabled=false", "train.log_every=1", "threads=1",
+                                   // pinned (runs are compared); the Autotune tests set auto
+                                   "model.channels_last=true", "model.encode_chunk=64"};
   base.insert(base.end(), sets.begin(), sets.end());
   return config::load(std::string(CONTRA_SOURCE_DIR) + "/configs/fashion_mnist.yaml", base);
 }

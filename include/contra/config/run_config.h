@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,17 @@ struct ModelConfig {
   int64_t base_width = 64;
   int64_t head_layers = 2, head_hidden = 512, head_dim = 128;
   bool head_batch_norm = false;
-  bool channels_last = true;
-  int64_t encode_chunk = 64;  ///< images per encoder pass (ghost batch norm); 0 = whole view
+  /// Channels-last memory format for the convolutions; unset = auto: chosen by the run's
+  /// measurement (run/autotune.h) before training, kDefaultChannelsLast where not measured.
+  std::optional<bool> channels_last;
+  /// Images per encoder pass (ghost batch norm); 0 = whole view; unset = auto: chosen by the
+  /// run's measurement, kDefaultEncodeChunk where not measured.
+  std::optional<int64_t> encode_chunk;
+  static constexpr bool kDefaultChannelsLast = true;
+  static constexpr int64_t kDefaultEncodeChunk = 64;
+  /// The values in effect: the setting, or the default where it is auto (unresolved).
+  bool channels_last_or_default() const { return channels_last.value_or(kDefaultChannelsLast); }
+  int64_t encode_chunk_or_default() const { return encode_chunk.value_or(kDefaultEncodeChunk); }
   std::string init_from;  ///< state dict file (torchvision names) the image encoder starts from
 };
 

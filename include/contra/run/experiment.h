@@ -7,6 +7,7 @@
 #include "contra/eval/geometry.h"
 #include "contra/eval/zero_shot.h"
 #include "contra/eval/retrieval.h"
+#include "contra/run/autotune.h"
 #include "contra/run/time_budget.h"
 #include "contra/train/trainer.h"
 
@@ -65,6 +66,8 @@ struct RunResult {
   train::TrainSummary train;
   /// train.time_budget: how the run's length was chosen (unset without a budget).
   std::optional<TimeBudgetPlan> time_budget;
+  /// model.channels_last / model.encode_chunk: the auto-tuner's record (explicit settings as such).
+  std::optional<TuneResult> autotune;
   EvalResult eval;
 };
 

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "contra/methods/method.h"
+#include "contra/run/autotune.h"
 #include "contra/run/time_budget.h"
 #include "contra/train/checkpoint.h"
 
@@ -23,6 +24,8 @@ struct RunState {
   methods::MethodState method;  ///< the method's controllers
   /// train.time_budget: the length planned from the measured speed (a resumed run keeps it).
   std::optional<TimeBudgetPlan> time_budget;
+  /// The auto-tuner's record of the first start (a resumed run reports it, never re-tunes).
+  std::optional<TuneResult> autotune;
 };
 
 /// The state of this process after `step` (generators read now).
@@ -33,7 +36,7 @@ RunState capture_run_state(int64_t step, int64_t epoch, int64_t skipped_steps,
 void restore_run_state(const RunState& state, methods::Method& method, const c10::Device& device);
 
 /// The checkpoint file's form of a RunState (named tensors: rng_cpu, rng_cuda, skipped_steps,
-/// adaptive, time_budget), and back; a field a checkpoint lacks keeps its default.
+/// adaptive, time_budget, autotune: its JSON text as bytes), and back; a field a checkpoint lacks keeps its default.
 train::CheckpointState to_checkpoint_state(const RunState& state);
 RunState from_checkpoint_state(const train::CheckpointState& state);
 

@@ -7,6 +7,7 @@
 
 #include "contra/data/batch.h"
 #include "contra/methods/method.h"
+#include "contra/run/autotune.h"
 #include "contra/run/experiment.h"
 #include "contra/run/resolve.h"
 
@@ -51,6 +52,9 @@ class Task {
   virtual void prepare_folder(const std::string& folder) = 0;
   /// Reads what prepare_folder wrote (every process).
   virtual void open(const std::string& folder) = 0;
+  /// Sets the model settings the auto-tuner chooses (model.channels_last, model.encode_chunk)
+  /// for the methods make_method builds from now on.
+  virtual void use_settings(const TuneSettings& settings) = 0;
   /// The method as initialised by the current random state (the engine seeds it first).
   virtual std::shared_ptr<methods::Method> make_method() = 0;
   /// This process's batches of the training data, from global batch 0.
