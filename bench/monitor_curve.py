@@ -28,8 +28,10 @@ def main():
     p.add_argument('--every', type=int, default=1, help='print every Nth monitored line (default 1)')
     a = p.parse_args()
     try:
-        with open(os.path.join(a.run, 'summary.json')) as f:
-            summary = json.load(f)
+        summary = {}  # an unfinished run has none: no epochs then
+        if os.path.exists(os.path.join(a.run, 'summary.json')):
+            with open(os.path.join(a.run, 'summary.json')) as f:
+                summary = json.load(f)
         with open(os.path.join(a.run, 'metrics.jsonl')) as f:
             lines = [json.loads(line) for line in f if line.strip()]
         batch = train_batch_size(os.path.join(a.run, 'config.yaml'))

@@ -231,9 +231,9 @@ Field names(std::string key, Ref ref, std::vector<std::string> choices, std::str
 /// A list of free texts; `check` (may be null) throws for a bad item, given it and its key.
 template <class Ref>
 Field texts(std::string key, Ref ref, std::function<void(const std::string&, const std::string&)> check,
-            std::string doc) {
+            std::string doc, bool may_be_empty = false) {
   return Field{key, std::move(doc),
-               [key, ref, check](RunConfig& c, const YAML::Node& v) {
+               [key, ref, check, may_be_empty](RunConfig& c, const YAML::Node& v) {
                  std::vector<std::string> out;
                  auto one = [&](const YAML::Node& n, const std::string& where) {
                    auto s = parse_one<std::string>(n, where, "a string");
@@ -245,7 +245,7 @@ Field texts(std::string key, Ref ref, std::function<void(const std::string&, con
                  } else {
                    one(v, key);
                  }
-                 CONTRA_CHECK(!out.empty(), key, ": expected a non-empty list");
+                 CONTRA_CHECK(may_be_empty || !out.empty(), key, ": expected a non-empty list");
                  ref(c) = out;
                },
                [ref](const RunConfig& c) {
@@ -262,6 +262,11 @@ void check_prompt_template(const std::string& prompt, const std::string& where) 
   const size_t at = prompt.find("{}");
   CONTRA_CHECK(at != std::string::npos && prompt.find("{}", at + 2) == std::string::npos, where,
                ": prompt template '", prompt, "' must hold \"{}\" once (where the class name goes)");
+}
+
+/// A zero-shot class name is not blank.
+void check_class_name(const std::string& name, const std::string& where) {
+  CONTRA_CHECK(name.find_first_not_of(" \t") != std::string::npos, where, ": a class name must not be empty");
 }
 
 #define REF(path) [](RunConfig& c) -> auto& { return c.path; }
@@ -418,6 +423,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
   f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online monitor values in metrics.jsonl: image runs monitor_knn_acc (kNN on a fixed sample of training images); clip runs monitor_zero_shot_top1, monitor_i2t_recall_at_10 and monitor_t2i_recall_at_10 on the evaluation split; 0 = off"));
+  f.push_back(texts("eval.class_names", REF(eval.class_names), check_class_name, "clip: zero-shot class names, one per class in the dataset's order (the run log and summary.json zero_shot_class_names list them); [] = the dataset's own", /*may_be_empty=*/true));
   f.push_back(texts("eval.prompts", REF(eval.prompts), check_prompt_template, "clip: zero-shot prompt templates, \"{}\" = the class name; a class's text embedding is the normalised mean of its templates'"));
 
   f.push_back(flag("report.enabled", REF(report.enabled), "write report.html (curves, embedding maps, neighbours, similarities; see contra report) into the run folder at the end of training"));

@@ -62,6 +62,15 @@ class ImageTextTask : public Task {
     train_ = std::move(splits.train);
     evaluation_ = std::move(val ? splits.val : splits.test);
     if (cfg_.data.limit > 0 && cfg_.data.limit < train_.size()) train_ = image_text_head(train_, cfg_.data.limit);
+    if (!cfg_.eval.class_names.empty()) {  // the user's zero-shot names, in the dataset's order
+      const auto& own = evaluation_.class_names;
+      std::string listed;
+      for (const auto& name : own) listed += (listed.empty() ? "" : ", ") + name;
+      CONTRA_CHECK(cfg_.eval.class_names.size() == own.size(), "eval.class_names has ",
+                   cfg_.eval.class_names.size(), " name(s); the dataset has ", own.size(), " classes, in this order: ",
+                   listed);
+      train_.class_names = evaluation_.class_names = cfg_.eval.class_names;
+    }
     if (with_training)
       CONTRA_CHECK(cfg_.train.batch_size <= train_.size(), "train.batch_size (", cfg_.train.batch_size,
                    ") is larger than the training set (", train_.size(), " images)");
@@ -133,6 +142,7 @@ class ImageTextTask : public Task {
     r.image_text = true;
     r.split = cfg_.eval.split;
     shared_space(method, r.cross_modal_trained, r.zero_shot_trained, r.zero_shot);
+    if (r.zero_shot) r.zero_shot_class_names = evaluation_.class_names;
     // The image tower's features, judged on the images with a class (openclipart's unsorted
     // images have none): kNN against the labelled training images, and the linear probe.
     const auto probe_train = labelled_images(train_), probe_eval = labelled_images(evaluation_);

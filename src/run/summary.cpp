@@ -82,6 +82,7 @@ nlohmann::json eval_json(const EvalResult& e) {
     add_image_text(j, e.cross_modal_trained, e.zero_shot_trained, e.zero_shot);
     j["eval_images"] = e.cross_modal_trained.images;
     j["eval_captions"] = e.cross_modal_trained.captions;
+    if (e.zero_shot) j["zero_shot_class_names"] = e.zero_shot_class_names;
     if (e.image_probe) {
       j["knn_acc"] = e.knn_acc;
       j["linear_acc"] = or_null(e.linear_acc);

@@ -181,6 +181,9 @@ struct EvalConfig {
   /// Method clip: zero-shot prompt templates, "{}" standing for the class name; each class's
   /// text embedding is the normalised mean of its templates' normalised embeddings.
   std::vector<std::string> prompts{"a photo of a {}.", "a picture of a {}.", "a drawing of a {}.", "{}"};
+  /// Method clip: the zero-shot class names, one per class in the dataset's order, in place of
+  /// the dataset's own (empty: the dataset's).
+  std::vector<std::string> class_names;
 };
 
 struct DistConfig {

@@ -56,6 +56,7 @@ struct EvalResult {
   /// the images with a class (probe_train_images, probe_eval_images).
   bool image_text = false, zero_shot = false, image_probe = false, untrained_measured = false;
   int64_t probe_train_images = 0, probe_eval_images = 0;
+  std::vector<std::string> zero_shot_class_names;  ///< the names the zero-shot prompts used
   eval::ZeroShotMetrics zero_shot_trained, zero_shot_untrained;
   eval::CrossModalMetrics cross_modal_trained, cross_modal_untrained;
 };
