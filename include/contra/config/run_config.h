@@ -54,6 +54,9 @@ struct ModelConfig {
   bool head_batch_norm = false;
   bool channels_last = true;
   int64_t encode_chunk = 64;  ///< images per encoder pass (ghost batch norm); 0 = whole view
+  /// Encode the two views at once on two worker threads of one intra-op thread each, each
+  /// back-propagating its own view (methods/parallel_views.h); simclr on the CPU.
+  bool parallel_views = false;
   std::string init_from;  ///< state dict file (torchvision names) the image encoder starts from
 };
 
