@@ -25,7 +25,8 @@ Table columns: --fields PRESET (one of: %(presets)s) or a comma-separated list o
 over the run's summary.json keys (nested objects with dots: untrained.mrr), `last` (the last
 line of metrics.jsonl: last.loss), `extra` (loss-specific notes from it), `run_s` (seconds this
 runner waited for the run), e.g. 's per step=wall_s/steps:.3f' or 'comm_fraction:.1%%'.
-A value that is missing shows as '-'. --relative EXPR adds a column: EXPR over the first run's.
+A value that is missing shows as '-'. --relative EXPR adds a column: EXPR over the first run's;
+with --vs NAME (repeatable) one column per named run instead: EXPR over that run's.
 
 Examples:
   bench/runs.py --list bench/tune_fashion_mnist.txt --out OUT --default eval.split=val train.epochs=2
@@ -345,20 +346,24 @@ def fields_of(args):
     return [Field(s) for s in specs]
 
 
-def table(rows, fields, relative=None):
-    """rows: (name, values or None, status); returns the Markdown lines."""
+def table(rows, fields, relative=None, vs=()):
+    """rows: (name, values or None, status); returns the Markdown lines. With `relative`, one
+    column per run named in `vs` (default: the first row's run): each row's value over that run's."""
     header = ['run'] + [f.header for f in fields]
-    base = None
-    if relative is not None and rows and rows[0][1] is not None:
-        base = relative.value(rows[0][1])
-        header.append(f'vs {rows[0][0]}')
+    bases = []  # (name, the base run's value or None)
+    if relative is not None and rows:
+        found = {name: values for name, values, _ in rows}
+        for name in vs or [rows[0][0]]:
+            values = found.get(name)
+            bases.append((name, relative.value(values) if values is not None else None))
+        header += [f'vs {name}' for name, _ in bases]
     lines = ['| ' + ' | '.join(header) + ' |', '|---|' + '---:|' * (len(header) - 1)]
     for name, values, status in rows:
         if values is None:
             lines.append(f'| {name} | {status} |' + ' |' * (len(header) - 2))
             continue
         cells = [name] + [f.text(values) for f in fields]
-        if base is not None:
+        for _, base in bases:
             mine = relative.value(values)
             ok = isinstance(mine, (int, float)) and isinstance(base, (int, float)) and base
             cells.append(f'{mine / base:.2f}x' if ok else '-')
@@ -407,6 +412,8 @@ def parse_args(argv):
     p.add_argument('--fields', action='append', metavar='PRESET|SPECS', help='table columns (see below)')
     p.add_argument('--field', action='append', default=[], metavar='SPEC', help='one more column')
     p.add_argument('--relative', metavar='EXPR', help="column: EXPR over the first run's value")
+    p.add_argument('--vs', action='append', default=[], metavar='NAME',
+                   help="with --relative: a column over this run's value instead of the first's (repeatable)")
     p.add_argument('--redo', action='store_true', help='rerun runs that finished earlier')
     p.add_argument('--table', action='store_true', help='run nothing: the arguments are run folders')
     p.add_argument('--dry-run', action='store_true', help='print the commands, run nothing')
@@ -426,6 +433,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     fields = fields_of(args)
     relative = Field(args.relative) if args.relative else None
+    if args.vs and relative is None:
+        raise Fail('--vs needs --relative EXPR (the value to compare)')
     if args.table:
         rows = []
         for folder in args.overrides:
@@ -433,12 +442,15 @@ def main(argv=None):
                 continue  # OUT/* also matches the logs, results.txt and table.md
             values = load_run(folder)
             rows.append((os.path.basename(os.path.normpath(folder)), values, 'unfinished'))
-        print('\n'.join(table(rows, fields, relative)))
+        print('\n'.join(table(rows, fields, relative, args.vs)))
         return 0
     os.chdir(ROOT)  # as the bench scripts always did: paths are taken from the repository root
     runs = read_runs(args)
     if not runs:
         raise Fail('no runs: give --list FILE or --run LINE')
+    unknown = [name for name in args.vs if name not in {run.name for run in runs}]
+    if unknown:
+        raise Fail(f"--vs {unknown[0]}: no run of that name")
     if any(not r.cmd for r in runs) and not os.access(args.contra, os.X_OK):
         raise Fail(f'{args.contra} not found: build it first (scripts/build.sh)')
     args.contra = os.path.abspath(args.contra)
@@ -469,7 +481,7 @@ def main(argv=None):
             rows.append((run.name, None, status))
         else:
             rows.append((run.name, values, 'no summary.json (see its log)'))
-    lines = table(rows, fields, relative)
+    lines = table(rows, fields, relative, args.vs)
     with open(os.path.join(args.out, 'table.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print()

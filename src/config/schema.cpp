@@ -326,6 +326,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("model.head_batch_norm", REF(model.head_batch_norm), "batch norm in the projection head"));
   f.push_back(integer_or_auto("model.encode_chunk", REF(model.encode_chunk), kNonNeg, "images per encoder pass (batch-norm group); 0 = whole view; auto = measured before training among 64 (the default), 32, 128 and 0 (cached per machine and model shape)"));
   f.push_back(flag_or_auto("model.channels_last", REF(model.channels_last), "channels-last memory format for convolutions; auto = measured before training against plain NCHW (cached per machine and model shape; true where not measured)"));
+  f.push_back(flag("model.parallel_views", REF(model.parallel_views), "encode and back-propagate the two views at once, each on its own thread (one intra-op thread each) instead of one after the other on all threads; simclr, CPU"));
   f.push_back(text("model.init_from", REF(model.init_from), {}, "PyTorch state dict file (torch.save(model.state_dict()), torchvision names) the image encoder starts from; empty = random"));
 
   f.push_back(text("text.wordnet_dir", REF(text.wordnet_dir), {}, "WordNet database folder (data.* and index.* files)"));
@@ -532,6 +533,17 @@ void validate(const RunConfig& c) {
   CONTRA_CHECK(!c.train.grad_cache || method.grad_cache,
                "train.grad_cache=true supports method ", methods_where(&methods::MethodInfo::grad_cache),
                ", got ", c.method);
+  if (c.model.parallel_views) {
+    // The step needs the method's split (embed a chunk, loss of the embeddings), as the gradient
+    // cache does; it replaces the gradient cache's step, and runs its two threads on the CPU.
+    CONTRA_CHECK(method.grad_cache, "model.parallel_views=true supports method ",
+                 methods_where(&methods::MethodInfo::grad_cache), ", got ", c.method);
+    CONTRA_CHECK(!c.train.grad_cache, "model.parallel_views=true and train.grad_cache=true are two "
+                 "different steps: choose one");
+    CONTRA_CHECK(c.device == "cpu", "model.parallel_views=true runs on the CPU, got device ", c.device);
+    CONTRA_CHECK(!c.dist.sync_bn, "model.parallel_views=true cannot synchronise batch norm "
+                 "(dist.sync_bn=true): its second view's running statistics are updated later");
+  }
   const bool text_method = method.modality == methods::Modality::kText;
   const bool image_text_method = method.modality == methods::Modality::kImageText;
   const auto datasets = methods::dataset_names(method);

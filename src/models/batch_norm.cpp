@@ -23,10 +23,44 @@ void BatchNormImpl::reset() {
   num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
 }
 
+namespace {
+/// This thread's DeferBatchNormStats target, or null.
+thread_local DeferredBatchNormStats* deferred_batch_norm_stats = nullptr;
+}  // namespace
+
+DeferBatchNormStats::DeferBatchNormStats(DeferredBatchNormStats& stats)
+    : previous_(deferred_batch_norm_stats) {
+  deferred_batch_norm_stats = &stats;
+}
+
+DeferBatchNormStats::~DeferBatchNormStats() { deferred_batch_norm_stats = previous_; }
+
+void DeferredBatchNormStats::replay() {
+  auto passes = std::move(passes_);
+  passes_.clear();
+  for (const auto& p : passes) p.layer->update_running_stats(p.input);
+}
+
+void BatchNormImpl::update_running_stats(const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  num_batches_tracked.add_(1);
+  // forward()'s own call (the output is dropped; the statistics depend on x alone).
+  torch::batch_norm(x, weight, bias, running_mean, running_var, /*training=*/true, momentum_, eps_,
+                    at::globalContext().userEnabledCuDNN());
+}
+
 torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
   const int64_t want = dims_ == 1 ? 2 : 4;
   CONTRA_CHECK(x.dim() == want && x.size(1) == features_, "batch norm expects [N, ", features_,
                dims_ == 1 ? "]" : ", H, W]", ", got ", x.sizes());
+  if (is_training() && deferred_batch_norm_stats) {
+    CONTRA_CHECK(!reducer_, "synchronised batch norm cannot hold back its running statistics "
+                 "(model.parallel_views with dist.sync_bn)");
+    deferred_batch_norm_stats->passes_.push_back({this, x.detach()});
+    // Batch statistics only: no running buffers to update.
+    return torch::batch_norm(x, weight, bias, {}, {}, /*training=*/true, momentum_, eps_,
+                             at::globalContext().userEnabledCuDNN());
+  }
   if (is_training()) {
     torch::NoGradGuard no_grad;
     num_batches_tracked.add_(1);

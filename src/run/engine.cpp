@@ -17,6 +17,7 @@
 #include "contra/core/runtime.h"
 #include "contra/dist/reducer.h"
 #include "contra/methods/grad_cache.h"
+#include "contra/methods/parallel_views.h"
 #include "contra/models/batch_norm.h"
 #include "contra/run/autotune.h"
 #include "contra/run/checkpoints.h"
@@ -48,6 +49,8 @@ struct Engine {
   std::unique_ptr<train::Optimizer> optimizer;
   std::unique_ptr<data::BatchSource> source;
   std::optional<dist::GradientReducer> reducer;
+  /// model.parallel_views: the two threads that encode the views (made once, kept for the run).
+  std::unique_ptr<OneThreadWorkers> view_workers;
   std::optional<Checkpoints> checkpoints;
   RunState start;  ///< where training starts (a resumed run's checkpoint)
   train::ScheduleOptions schedule{0.0, 1};
@@ -151,11 +154,13 @@ void distribute(Engine& e) {
   e.reducer.emplace(e.method->trainable_parameters(), e.group);
 }
 
-/// The step strategy: the method's forward (the trainer back-propagates), or the gradient cache
-/// through the method's split step (it back-propagates itself, chunk by chunk).
+/// The step strategy: the method's forward (the trainer back-propagates), or through the
+/// method's split step the gradient cache (it back-propagates itself, chunk by chunk) or the two
+/// views at once (each worker back-propagates its view).
 train::StepSource step_source(Engine& e) {
   train::StepSource s;
-  s.backward_done = e.run.grad_cache;
+  s.backward_done = e.run.grad_cache || e.run.parallel_views;
+  if (e.run.parallel_views && !e.view_workers) e.view_workers = std::make_unique<OneThreadWorkers>(2);
   s.batches_per_epoch = e.source->batches_per_epoch();
   s.wait_seconds = [&e] { return e.source->wait_seconds(); };
   s.next = [&e] {
@@ -163,14 +168,15 @@ train::StepSource step_source(Engine& e) {
     train::StepOutput out;
     out.pairs = batch.size();
     out.epoch = batch.epoch;
-    if (!e.run.grad_cache) {
+    if (!e.run.grad_cache && !e.run.parallel_views) {
       out.output = e.method->forward(batch);
       return out;
     }
     auto split = e.method->split_step(batch);
-    CONTRA_CHECK(split.has_value(), "train.grad_cache: method ", e.run.config.method,
-                 " has no split step");
-    out.output = methods::grad_cache_step(*split);
+    CONTRA_CHECK(split.has_value(), e.run.grad_cache ? "train.grad_cache" : "model.parallel_views",
+                 ": method ", e.run.config.method, " has no split step");
+    out.output = e.run.grad_cache ? methods::grad_cache_step(*split)
+                                  : methods::parallel_views_step(*split, e.view_workers.get());
     return out;
   };
   return s;

@@ -238,6 +238,7 @@ ResolvedRun resolve(const config::RunConfig& cfg, int64_t rank, int64_t world_si
   r.optimizer = optimizer_options(cfg);
   r.nonfinite = train::nonfinite_policy_from_string(cfg.train.nonfinite);
   r.grad_cache = cfg.train.grad_cache;
+  r.parallel_views = cfg.model.parallel_views;
   return r;
 }
 

@@ -292,3 +292,19 @@ TEST(Config, TextKeys) {
                 .find("text.hard_negatives needs loss.name info_nce"),
             std::string::npos);
 }
+
+TEST(Config, ParallelViewsIsChecked) {
+  EXPECT_FALSE(load("").model.parallel_views);
+  EXPECT_TRUE(load("", {"model.parallel_views=true"}).model.parallel_views);
+  EXPECT_NE(error_of("", {"model.parallel_views=true", "method=moco", "moco.queue_size=4096"})
+                .find("model.parallel_views=true supports method simclr, got moco"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"model.parallel_views=true", "train.grad_cache=true"})
+                .find("model.parallel_views=true and train.grad_cache=true are two different steps"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"model.parallel_views=true", "device=cuda"}).find("runs on the CPU, got device cuda"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"model.parallel_views=true", "dist.sync_bn=true"})
+                .find("cannot synchronise batch norm"),
+            std::string::npos);
+}

@@ -97,6 +97,24 @@ TEST(Engine, GradientCacheIsAStepStrategyWithTheSameResult) {
   for (size_t i = 0; i < x.size(); ++i) EXPECT_TRUE(torch::allclose(x[i], y[i], 1e-4, 1e-5)) << i;
 }
 
+TEST(Engine, ParallelViewsIsAStepStrategyWithTheSameResult) {
+  // threads=1: the two workers run the same one-thread kernels as the plain step. Loss and
+  // batch-norm statistics match to the bit on the first step; later steps follow parameters whose
+  // gradients were summed in another order (per view first), so they match closely.
+  auto plain = temp_dir("engine_views_plain"), parallel = temp_dir("engine_views_parallel");
+  run::train_and_evaluate(image_cfg({"model.encode_chunk=8"}), plain);
+  run::train_and_evaluate(image_cfg({"model.encode_chunk=8", "model.parallel_views=true"}), parallel);
+  const auto a = metrics(plain), b = metrics(parallel);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a[0]["loss"].get<double>(), b[0]["loss"].get<double>());
+  for (size_t i = 1; i < a.size(); ++i)
+    EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(), 1e-5) << "step " << i + 1;
+  const auto x = parameters_of(plain), y = parameters_of(parallel);
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_TRUE(torch::allclose(x[i], y[i], 1e-4, 1e-5)) << i;
+}
+
 TEST(Engine, ABadConfigPairingIsRefusedBeforeTraining) {
   auto dir = temp_dir("engine_bad");
   // The gradient cache needs a method whose step splits: MoCo's does not.

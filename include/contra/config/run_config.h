@@ -64,6 +64,9 @@ struct ModelConfig {
   /// The values in effect: the setting, or the default where it is auto (unresolved).
   bool channels_last_or_default() const { return channels_last.value_or(kDefaultChannelsLast); }
   int64_t encode_chunk_or_default() const { return encode_chunk.value_or(kDefaultEncodeChunk); }
+  /// Encode the two views at once on two worker threads of one intra-op thread each, each
+  /// back-propagating its own view (methods/parallel_views.h); simclr on the CPU.
+  bool parallel_views = false;
   std::string init_from;  ///< state dict file (torchvision names) the image encoder starts from
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/module.h>
@@ -31,12 +32,52 @@ class BatchNormImpl : public torch::nn::Cloneable<BatchNormImpl> {
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
  private:
+  friend class DeferredBatchNormStats;
   torch::Tensor synchronised(const torch::Tensor& x);
+  /// The training pass's running-statistics update alone (output discarded).
+  void update_running_stats(const torch::Tensor& x);
   int64_t features_, dims_;
   double eps_, momentum_;
   std::shared_ptr<StatsReducer> reducer_;
 };
 TORCH_MODULE(BatchNorm);
+
+/// Running-statistics updates held back: while a DeferBatchNormStats guard is alive on a thread,
+/// the BatchNorm training passes made on that thread normalise as usual (with the batch's
+/// statistics) but leave running_mean, running_var and num_batches_tracked alone, recording each
+/// pass's input instead; replay() then makes those updates, in the order of the passes, with the
+/// same kernel on the same inputs, so the buffers end bitwise as if they had not been held back
+/// (on a thread with the same intra-op thread count). This lets two threads encode the two views
+/// of a batch at once: the second view's updates wait until the first view's are done.
+/// Not for synchronised batch norm (a StatsReducer): the forward pass then throws.
+class DeferredBatchNormStats {
+ public:
+  /// Makes the recorded updates, in order, and forgets them. Call with no pass in flight.
+  void replay();
+  /// Recorded passes not yet replayed.
+  size_t size() const { return passes_.size(); }
+
+ private:
+  friend class BatchNormImpl;
+  struct Pass {
+    BatchNormImpl* layer;
+    torch::Tensor input;
+  };
+  std::vector<Pass> passes_;
+};
+
+/// While alive, BatchNorm training passes on this thread record into `stats` (see
+/// DeferredBatchNormStats); guards nest, the innermost wins.
+class DeferBatchNormStats {
+ public:
+  explicit DeferBatchNormStats(DeferredBatchNormStats& stats);
+  ~DeferBatchNormStats();
+  DeferBatchNormStats(const DeferBatchNormStats&) = delete;
+  DeferBatchNormStats& operator=(const DeferBatchNormStats&) = delete;
+
+ private:
+  DeferredBatchNormStats* previous_;
+};
 
 /// Sets (or, with null, clears) the reducer of every BatchNorm inside `module`.
 void synchronise_batch_norm(torch::nn::Module& module, const std::shared_ptr<StatsReducer>& reducer);

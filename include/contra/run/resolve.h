@@ -40,6 +40,7 @@ struct ResolvedRun {
   train::OptimizerOptions optimizer = train::OptimizerOptions(train::OptimizerKind::kSGD);
   train::NonFinitePolicy nonfinite = train::NonFinitePolicy::kStop;
   bool grad_cache = false;  ///< the gradient cache trainer strategy
+  bool parallel_views = false;  ///< the two views at once on two threads (model.parallel_views)
   bool lead() const { return rank == 0; }
   /// total steps = max_steps if set, else ceil(epochs x batches_per_epoch); warm-up in steps.
   train::ScheduleOptions schedule(int64_t batches_per_epoch) const;
