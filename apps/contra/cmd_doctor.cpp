@@ -32,6 +32,7 @@ Action add_doctor(CLI::App& app) {
                                                   : "");
     std::printf("openblas   core %s; %s%s\n", isa.openblas_core.c_str(), isa.openblas_config.c_str(),
                 std::getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE set)" : "");
+    std::printf("malloc     %s\n", freed_memory_policy().c_str());
     std::printf("device     cpu%s\n",
                 torch::cuda::is_available()
                     ? (" + cuda (" + std::to_string(torch::cuda::device_count()) + " GPUs)").c_str()

@@ -7,8 +7,10 @@
 
 #include "commands.h"
 #include "contra/core/error.h"
+#include "contra/core/runtime.h"
 
 int main(int argc, char** argv) {
+  contra::keep_freed_memory();  // no page faults for re-allocated activations (see runtime.h)
   CLI::App app{"contra: contrastive representation learning on LibTorch"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, contra::app::Action>> commands;

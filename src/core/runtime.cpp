@@ -2,9 +2,14 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -25,6 +30,41 @@ int available_cores() {
   unsigned hc = std::thread::hardware_concurrency();
   return hc ? static_cast<int>(hc) : 1;
 }
+
+namespace {
+std::string& policy_note() {
+  static std::string note = "glibc default (keep_freed_memory() not called)";
+  return note;
+}
+}  // namespace
+
+bool keep_freed_memory() {
+#if defined(__GLIBC__)
+  const char* off = std::getenv("CONTRA_KEEP_FREED_MEMORY");
+  if (off && std::string(off) == "0") {
+    policy_note() = "glibc default (CONTRA_KEEP_FREED_MEMORY=0)";
+    return false;
+  }
+  const char* tun = std::getenv("GLIBC_TUNABLES");
+  if (tun && std::string(tun).find("glibc.malloc") != std::string::npos) {
+    policy_note() = "yours (GLIBC_TUNABLES sets glibc.malloc)";
+    return false;
+  }
+  // 32 MiB is glibc's largest mmap threshold on 64-bit; setting it also stops the dynamic
+  // threshold, and a trim threshold beyond any heap means freed memory is never given back.
+  constexpr int kMmapThreshold = 32 << 20;
+  bool ok = mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 &&
+            mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
+  policy_note() = ok ? "keeps freed memory (blocks <= 32 MiB from the heap, no trimming)"
+                     : "glibc default (mallopt refused)";
+  return ok;
+#else
+  policy_note() = "system default (not glibc)";
+  return false;
+#endif
+}
+
+std::string freed_memory_policy() { return policy_note(); }
 
 int set_threads(int n) {
   if (n <= 0) n = available_cores();

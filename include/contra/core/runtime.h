@@ -10,6 +10,18 @@ namespace contra {
 /// (LibTorch starts with one thread on these machines.)
 int set_threads(int n);
 
+/// Makes glibc's malloc keep freed memory for reuse instead of handing it back to the kernel:
+/// blocks up to 32 MiB come from the heap (not a fresh mmap each time) and the heap is never
+/// trimmed. A training step frees and re-allocates the same activation buffers every step;
+/// without this each step pays for them again in page faults (measured: 640k faults and -20%
+/// pairs/s over 30 SimCLR steps, see BENCHMARKS.md). Resident memory stays at the step's peak.
+/// Does nothing (returns false) where the user tuned malloc (GLIBC_TUNABLES names glibc.malloc),
+/// set CONTRA_KEEP_FREED_MEMORY=0, or the C library is not glibc. Process-wide: the contra
+/// command calls it at start; a library user decides for their own program.
+bool keep_freed_memory();
+/// What keep_freed_memory() did, for `contra doctor` and logs ("kept (...)" or why not).
+std::string freed_memory_policy();
+
 /// Cores the process may use (sched affinity, else hardware_concurrency).
 int available_cores();
 
