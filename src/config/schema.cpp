@@ -264,9 +264,18 @@ void check_prompt_template(const std::string& prompt, const std::string& where) 
                ": prompt template '", prompt, "' must hold \"{}\" once (where the class name goes)");
 }
 
-/// A zero-shot class name is not blank.
+/// A zero-shot class name is not blank, nor is any of its '|'-separated alternatives.
 void check_class_name(const std::string& name, const std::string& where) {
   CONTRA_CHECK(name.find_first_not_of(" \t") != std::string::npos, where, ": a class name must not be empty");
+  // Alternatives separated by '|' (eval::class_name_alternatives): none of them blank.
+  size_t from = 0;
+  for (size_t bar = name.find('|'); ; bar = name.find('|', from)) {
+    const auto part = name.substr(from, bar == std::string::npos ? std::string::npos : bar - from);
+    CONTRA_CHECK(part.find_first_not_of(" \t") != std::string::npos, where, ": class name '", name,
+                 "' has an empty alternative (names are separated by '|')");
+    if (bar == std::string::npos) break;
+    from = bar + 1;
+  }
 }
 
 #define REF(path) [](RunConfig& c) -> auto& { return c.path; }
@@ -424,7 +433,7 @@ std::vector<Field> build_fields() {
   f.push_back(flag("eval.baselines", REF(eval.baselines), "also evaluate the untrained encoder (images: and kNN on raw pixels)"));
   f.push_back(number<int64_t>("eval.batch_size", REF(eval.batch_size), at_least(1), "images (texts) per embedding batch"));
   f.push_back(number<int64_t>("eval.monitor_every", REF(eval.monitor_every), at_least(0), "steps between online monitor values in metrics.jsonl: image runs monitor_knn_acc (kNN on a fixed sample of training images); clip runs monitor_zero_shot_top1, monitor_i2t_recall_at_10 and monitor_t2i_recall_at_10 on the evaluation split; 0 = off"));
-  f.push_back(texts("eval.class_names", REF(eval.class_names), check_class_name, "clip: zero-shot class names, one per class in the dataset's order (the run log and summary.json zero_shot_class_names list them); [] = the dataset's own", /*may_be_empty=*/true));
+  f.push_back(texts("eval.class_names", REF(eval.class_names), check_class_name, "clip: zero-shot class names, one per class in the dataset's order (the run log and summary.json zero_shot_class_names list them); several names for one class separated by '|' are averaged as the templates are (\"animals | animal | pet\"); [] = the dataset's own", /*may_be_empty=*/true));
   f.push_back(texts("eval.prompts", REF(eval.prompts), check_prompt_template, "clip: zero-shot prompt templates, \"{}\" = the class name; a class's text embedding is the normalised mean of its templates'"));
 
   f.push_back(flag("report.enabled", REF(report.enabled), "write report.html (curves, embedding maps, neighbours, similarities; see contra report) into the run folder at the end of training"));

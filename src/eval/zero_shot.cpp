@@ -19,6 +19,46 @@ std::string fill_prompt(const std::string& prompt_template, const std::string& c
   return prompt_template.substr(0, at) + class_name + prompt_template.substr(at + 2);
 }
 
+std::vector<std::string> class_name_alternatives(const std::string& name) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (true) {
+    const size_t bar = name.find('|', from);
+    const std::string part = name.substr(from, bar == std::string::npos ? std::string::npos : bar - from);
+    const size_t first = part.find_first_not_of(" \t");
+    CONTRA_CHECK(first != std::string::npos, "class name '", name, "' has an empty alternative (names are separated by '|')");
+    out.push_back(part.substr(first, part.find_last_not_of(" \t") - first + 1));
+    if (bar == std::string::npos) return out;
+    from = bar + 1;
+  }
+}
+
+std::vector<std::string> class_prompts(const std::string& name, const std::vector<std::string>& templates) {
+  std::vector<std::string> out;
+  for (const auto& alternative : class_name_alternatives(name))
+    for (const auto& t : templates) out.push_back(fill_prompt(t, alternative));
+  return out;
+}
+
+at::Tensor zero_shot_classifier(const at::Tensor& prompt_embeddings, const std::vector<int64_t>& counts) {
+  int64_t total = 0;
+  for (const int64_t c : counts) {
+    CONTRA_CHECK(c >= 1, "zero-shot classifier: every class needs at least one prompt");
+    total += c;
+  }
+  CONTRA_CHECK(!counts.empty() && prompt_embeddings.dim() == 2 && prompt_embeddings.size(0) == total,
+               "zero-shot classifier needs prompt embeddings [", total, ", d] for ", counts.size(),
+               " classes, got ", prompt_embeddings.sizes());
+  auto e = zero_shot_unit(prompt_embeddings.to(at::kFloat), 1);
+  std::vector<at::Tensor> means;
+  int64_t row = 0;
+  for (const int64_t c : counts) {
+    means.push_back(e.narrow(0, row, c).mean(0));
+    row += c;
+  }
+  return zero_shot_unit(at::stack(means), 1);
+}
+
 at::Tensor zero_shot_classifier(const at::Tensor& template_embeddings) {
   CONTRA_CHECK(template_embeddings.dim() == 3 && template_embeddings.size(0) >= 1 &&
                    template_embeddings.size(1) >= 1,

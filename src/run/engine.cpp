@@ -205,22 +205,29 @@ train::TrainerHooks hooks(Engine& e) {
       e.dir->append_metrics(line);
     };
   if (e.run.config.train.time_budget > 0 && !e.plan)
+    // Until the plan: every step; then at its checks only (every process knows their steps).
     h.plan_total = [&e](int64_t step) -> std::optional<int64_t> {
-      int64_t total = -1;
+      if (e.plan && step != e.plan->check_at_step) return std::nullopt;
+      int64_t total = -1, check = 0;
       if (e.planner)
-        if (const auto p = e.planner->after_step(step)) total = p->total_steps;
+        if (const auto p = e.planner->after_step(step)) total = p->total_steps, check = p->check_at_step;
       if (e.group) {  // every process fixes the same length at the same step
-        auto t = torch::tensor({total}, torch::kLong);
+        auto t = torch::tensor({total, check}, torch::kLong);
         e.group->broadcast_(t);
-        total = t.item<int64_t>();
+        total = t[0].item<int64_t>(), check = t[1].item<int64_t>();
       }
       if (total < 0) return std::nullopt;
+      const bool first = !e.plan, shorter = e.plan && total < e.plan->total_steps;
       e.plan = e.planner ? e.planner->plan() : std::optional<TimeBudgetPlan>(TimeBudgetPlan{});
       e.plan->total_steps = total;
+      e.plan->check_at_step = check;
       e.schedule.total_steps(total);
-      if (e.lead())
+      if (e.lead() && first)
         std::printf("time budget %.1f min: %.2f steps/s measured over the first steps, %lld steps in all\n",
                     e.plan->budget_s / 60.0, e.plan->steps_per_s, (long long)total);
+      if (e.lead() && shorter)
+        std::printf("time budget: the machine slowed to %.2f steps/s, %lld steps in all\n",
+                    e.plan->remeasured_steps_per_s, (long long)total);
       return total;
     };
   h.on_checkpoint = [&e](int64_t step, int64_t epoch, int64_t skipped) {

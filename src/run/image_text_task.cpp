@@ -267,11 +267,14 @@ class ImageTextTask : public Task {
     labelled = !classes.empty() && known.numel() > 0;
     if (!labelled) return;
     std::vector<std::string> prompts;
-    for (const auto& name : classes)
-      for (const auto& t : cfg_.eval.prompts) prompts.push_back(eval::fill_prompt(t, name));
-    const auto per_class = text_embeddings(method, prompts).view(
-        {int64_t(classes.size()), int64_t(cfg_.eval.prompts.size()), -1});
-    zero_shot = eval::zero_shot_accuracy(images.index_select(0, known), eval::zero_shot_classifier(per_class),
+    std::vector<int64_t> counts;
+    for (const auto& name : classes) {
+      const auto mine = eval::class_prompts(name, cfg_.eval.prompts);
+      prompts.insert(prompts.end(), mine.begin(), mine.end());
+      counts.push_back(int64_t(mine.size()));
+    }
+    zero_shot = eval::zero_shot_accuracy(images.index_select(0, known),
+                                         eval::zero_shot_classifier(text_embeddings(method, prompts), counts),
                                          evaluation_.labels.index_select(0, known));
   }
 

@@ -42,7 +42,8 @@ train::CheckpointState to_checkpoint_state(const RunState& state) {
     c.extra[kController] = torch::tensor(state.method.controller, torch::kDouble);
   if (const auto& p = state.time_budget)
     c.extra[kTimeBudget] = torch::tensor({p->budget_s, double(p->planned_at_step), p->planned_at_s,
-                                          p->steps_per_s, p->monitor_s, double(p->total_steps)},
+                                          p->steps_per_s, p->monitor_s, double(p->total_steps),
+                                          double(p->replanned_at_step), p->remeasured_steps_per_s},
                                          torch::kDouble);
   if (const auto& a = state.autotune) {
     const std::string text = to_json(*a).dump();
@@ -66,7 +67,7 @@ RunState from_checkpoint_state(const train::CheckpointState& c) {
     auto d = t.to(torch::kDouble).contiguous();
     s.method.controller.assign(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
   }
-  if (auto t = find(kTimeBudget); t.defined() && t.numel() == 6) {
+  if (auto t = find(kTimeBudget); t.defined() && (t.numel() == 6 || t.numel() == 8)) {  // 6: before re-planning
     auto d = t.to(torch::kDouble).contiguous();
     const double* v = d.data_ptr<double>();
     TimeBudgetPlan p;
@@ -76,6 +77,10 @@ RunState from_checkpoint_state(const train::CheckpointState& c) {
     p.steps_per_s = v[3];
     p.monitor_s = v[4];
     p.total_steps = int64_t(v[5]);
+    if (t.numel() == 8) {
+      p.replanned_at_step = int64_t(v[6]);
+      p.remeasured_steps_per_s = v[7];
+    }
     s.time_budget = p;
   }
   if (auto t = find(kAutotune); t.defined() && t.scalar_type() == torch::kUInt8) {

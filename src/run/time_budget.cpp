@@ -16,7 +16,9 @@ nlohmann::json to_json(const TimeBudgetPlan& plan) {
           {"planned_at_s", plan.planned_at_s},
           {"measured_steps_per_s", plan.steps_per_s},
           {"monitor_s", plan.monitor_s},
-          {"steps", plan.total_steps}};
+          {"steps", plan.total_steps},
+          {"replanned_at_step", plan.replanned_at_step},
+          {"remeasured_steps_per_s", plan.remeasured_steps_per_s}};
 }
 
 TimeBudgetPlanner::TimeBudgetPlanner(TimeBudgetOptions options, std::function<double()> now,
@@ -28,8 +30,31 @@ TimeBudgetPlanner::TimeBudgetPlanner(TimeBudgetOptions options, std::function<do
   CONTRA_CHECK(options_.margin >= 0 && options_.margin < 1, "time budget: margin in [0, 1)");
 }
 
+int64_t TimeBudgetPlanner::next_check(int64_t done) const {
+  const int64_t half = (plan_->total_steps - done) / 2;
+  return half >= options_.min_measure_steps ? done + half : 0;
+}
+
+void TimeBudgetPlanner::check(int64_t done) {
+  auto& p = *plan_;
+  const double t = now_();
+  const double rate = t > p.planned_at_s ? double(done - p.planned_at_step) / (t - p.planned_at_s) : 1e9;
+  double per_step = 1.0 / rate;
+  if (options_.monitor_every > 0) per_step += p.monitor_s / double(options_.monitor_every);
+  if (t + double(p.total_steps - done) * per_step > options_.budget_s) {
+    const double remaining = std::max(0.0, options_.budget_s - t) * (1 - options_.margin);
+    p.total_steps = std::min(p.total_steps, done + int64_t(std::floor(remaining / per_step)));
+    p.replanned_at_step = done;
+    p.remeasured_steps_per_s = rate;
+  }
+  p.check_at_step = next_check(done);
+}
+
 std::optional<TimeBudgetPlan> TimeBudgetPlanner::after_step(int64_t done) {
-  if (plan_) return plan_;
+  if (plan_) {
+    if (done == plan_->check_at_step) check(done);
+    return plan_;
+  }
   const double t = now_();
   ++seen_;
   if (seen_ <= options_.skip_steps) {
@@ -54,6 +79,7 @@ std::optional<TimeBudgetPlan> TimeBudgetPlanner::after_step(int64_t done) {
   if (options_.max_steps > 0) total = std::min(total, options_.max_steps);
   p.total_steps = std::max(total, done);
   plan_ = p;
+  plan_->check_at_step = next_check(done);
   return plan_;
 }
 

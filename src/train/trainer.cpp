@@ -57,7 +57,6 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
                         "fit(StepSource) computes the loss in the source; loss hooks must be unset");
   ScheduleOptions schedule = options.schedule();
   int64_t total = schedule.total_steps();
-  bool planned = !hooks.plan_total;
   const int64_t per_epoch = std::max<int64_t>(1, source.batches_per_epoch);
   auto waited = [&] { return source.wait_seconds ? source.wait_seconds() : 0.0; };
   Progress progress(options.quiet() ? nullptr : stdout, options.log_every(), options.interactive());
@@ -128,13 +127,11 @@ TrainSummary fit(torch::nn::Module& model, const StepSource& source, Optimizer& 
     pairs += s.pairs * options.world_size();
 
     const int64_t done = step + 1;
-    if (!planned) {
+    if (hooks.plan_total)
       if (const auto planned_total = hooks.plan_total(done)) {
         total = std::max(*planned_total, done);
         schedule.total_steps(total);
-        planned = true;
       }
-    }
     const bool last = done == total;
     if (done % options.log_every() == 0 || last || options.interactive()) {
       double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

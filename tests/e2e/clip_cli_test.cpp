@@ -222,6 +222,7 @@ TEST(ClipCli, BadManifestsAndConfigsExitTwoWithOneMessage) {
            " --out " + (dir / "r3").string(),
        "eval.class_names has 2 name(s); the dataset has 10 classes, in this order: "},
       {base + " --set 'eval.class_names=[\"shoe\",\" \"]'", "eval.class_names[1]: a class name must not be empty"},
+      {base + " --set 'eval.class_names=[\"shoe|\",\"bag\"]'", "eval.class_names[0]: class name 'shoe|' has an empty alternative"},
       {base + " --set clip.temperature_init=0.001", "clip.temperature_init (0.001) must be 0 (the loss's own) or at least 1 / clip.max_scale"},
   };
   for (const auto& c : cases) {

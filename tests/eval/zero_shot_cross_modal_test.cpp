@@ -30,6 +30,28 @@ TEST(ZeroShot, ClassWeightsAreTheNormalisedMeanOfNormalisedTemplates) {
   expect_error([] { zero_shot_classifier(torch::zeros({2, 3})); }, "zero-shot classifier needs template embeddings [K, P, d]");
 }
 
+TEST(ZeroShot, ClassNameAlternativesFillEveryTemplate) {
+  EXPECT_EQ(class_name_alternatives("shoe"), (std::vector<std::string>{"shoe"}));
+  EXPECT_EQ(class_name_alternatives(" animals | animal |pet"), (std::vector<std::string>{"animals", "animal", "pet"}));
+  EXPECT_EQ(class_prompts("cat | dog", {"a {}.", "{}"}), (std::vector<std::string>{"a cat.", "cat", "a dog.", "dog"}));
+  expect_error([] { class_name_alternatives("cat || dog"); }, "class name 'cat || dog' has an empty alternative");
+  expect_error([] { class_name_alternatives("cat |"); }, "has an empty alternative");
+}
+
+TEST(ZeroShot, ClassesWithDifferentPromptCountsAverageTheirOwnRows) {
+  // Class 0: three prompts (2, 0), (0, 3), (0, 1) -> units (1, 0), (0, 1), (0, 1): mean (1/3, 2/3),
+  // normalised (1, 2)/sqrt 5. Class 1: one prompt (0, -4) -> (0, -1).
+  auto rows = torch::tensor({{2.0, 0.0}, {0.0, 3.0}, {0.0, 1.0}, {0.0, -4.0}});
+  auto w = zero_shot_classifier(rows, {3, 1});
+  const double s5 = std::sqrt(5.0);
+  EXPECT_TRUE(torch::allclose(w, torch::tensor({{1 / s5, 2 / s5}, {0.0, -1.0}}).to(torch::kFloat), 1e-6, 1e-6)) << w;
+  // Equal counts: the [K, P, d] form's answer.
+  auto templates = torch::tensor({{{2.0, 0.0}, {0.0, 3.0}}, {{1.0, 0.0}, {5.0, 0.0}}});
+  EXPECT_TRUE(torch::allclose(zero_shot_classifier(templates.view({4, 2}), {2, 2}), zero_shot_classifier(templates)));
+  expect_error([&] { zero_shot_classifier(rows, {2, 1}); }, "zero-shot classifier needs prompt embeddings [3, d] for 2 classes");
+  expect_error([&] { zero_shot_classifier(rows, {4, 0}); }, "every class needs at least one prompt");
+}
+
 TEST(ZeroShot, TopOneAndTopFiveAccuracy) {
   const double r = 1 / std::sqrt(2.0);
   auto w = torch::tensor({{r, r}, {1.0, 0.0}}).to(torch::kFloat);

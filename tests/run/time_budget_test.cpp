@@ -99,6 +99,37 @@ TEST(TimeBudget, PlanIsFixedOnceAndBadOptionsAreErrors) {
   EXPECT_THROW(run::TimeBudgetPlanner(bad, [] { return 0.0; }), contra::Error);
 }
 
+TEST(TimeBudget, ShortensTheRunWhenTheMachineSlowsDownByHand) {
+  run::TimeBudgetOptions o;
+  o.budget_s = 100;
+  // As PlansFromTheMeasuredRateByHand: planned at step 23 (t = 16.5), 184 steps, first check
+  // halfway through the 161 left: step 23 + 80 = 103.
+  auto run_with = [&](double slow_step_s) {
+    double now = 5;
+    run::TimeBudgetPlanner planner(o, [&now] { return now; });
+    std::vector<run::TimeBudgetPlan> plans;
+    for (int64_t step = 1; step <= (plans.empty() ? 1000 : plans.back().total_steps); ++step) {
+      now += planner.plan() ? slow_step_s : 0.5;
+      if (auto p = planner.after_step(step)) plans.push_back(*p);
+    }
+    return plans;
+  };
+  const auto steady = run_with(0.5);
+  EXPECT_EQ(steady.front().total_steps, 184);
+  EXPECT_EQ(steady.front().check_at_step, 103);
+  EXPECT_EQ(steady.back().total_steps, 184);  // each check finds the rest on time (97 s): no change
+  EXPECT_EQ(steady.back().replanned_at_step, 0);
+  const auto slow = run_with(1.0);  // twice as slow after the plan
+  // At step 103, t = 16.5 + 80 = 96.5; 1 step/s since the plan; the 81 left would end at
+  // 177.5 s: (100 - 96.5) x 0.97 = 3.395 s left, 3 steps. No check after (too few left).
+  EXPECT_EQ(slow.back().total_steps, 106);
+  EXPECT_EQ(slow.back().replanned_at_step, 103);
+  EXPECT_DOUBLE_EQ(slow.back().remeasured_steps_per_s, 1.0);
+  EXPECT_EQ(slow.back().check_at_step, 0);
+  const auto fast = run_with(0.25);  // faster: never lengthened
+  EXPECT_EQ(fast.back().total_steps, 184);
+}
+
 TEST(TimeBudget, TrainerFollowsThePlannedLengthAndStretchesTheSchedule) {
   torch::manual_seed(0);
   auto model = torch::nn::Linear(2, 1);
@@ -129,12 +160,14 @@ TEST(TimeBudget, TrainerFollowsThePlannedLengthAndStretchesTheSchedule) {
 
 TEST(TimeBudget, PlanSurvivesTheCheckpointState) {
   run::RunState s;
-  s.time_budget = run::TimeBudgetPlan{900, 31, 12.5, 2.25, 1.75, 1984};
+  s.time_budget = run::TimeBudgetPlan{900, 31, 12.5, 2.25, 1.75, 1984, 700, 1.5};
   const auto back = run::from_checkpoint_state(run::to_checkpoint_state(s));
   ASSERT_TRUE(back.time_budget.has_value());
   EXPECT_EQ(back.time_budget->total_steps, 1984);
   EXPECT_EQ(back.time_budget->planned_at_step, 31);
   EXPECT_DOUBLE_EQ(back.time_budget->steps_per_s, 2.25);
+  EXPECT_EQ(back.time_budget->replanned_at_step, 700);
+  EXPECT_DOUBLE_EQ(back.time_budget->remeasured_steps_per_s, 1.5);
   EXPECT_FALSE(run::from_checkpoint_state(run::to_checkpoint_state(run::RunState{})).time_budget);
 }
 

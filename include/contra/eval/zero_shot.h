@@ -11,11 +11,24 @@ namespace contra::eval {
 /// "a photo of a sneaker."). Throws contra::Error for a template without "{}" or with several.
 std::string fill_prompt(const std::string& prompt_template, const std::string& class_name);
 
+/// A class name's alternatives: "animals | animal | pet" -> {"animals", "animal", "pet"} (split at
+/// '|', trimmed); a name without '|' is its only alternative. Throws contra::Error when one is empty.
+std::vector<std::string> class_name_alternatives(const std::string& name);
+
+/// Every prompt of one class: each template filled with each of the name's alternatives
+/// (alternative-major: all templates of the first alternative, then the second's, ...).
+std::vector<std::string> class_prompts(const std::string& name, const std::vector<std::string>& templates);
+
 /// Zero-shot classifier weights from the text embeddings of every class's prompts:
 /// template_embeddings [K, P, d] (class k's P filled templates) -> [K, d], each class's
 /// L2-normalised template embeddings averaged, and the mean normalised again (CLIP's prompt
 /// ensembling, Radford et al. 2021, section 3.1.4).
 at::Tensor zero_shot_classifier(const at::Tensor& template_embeddings);
+
+/// The same for classes with different numbers of prompts (names with alternatives):
+/// prompt_embeddings [sum(counts), d], class k's counts[k] rows after those of the classes before
+/// it -> [K, d], each class's normalised rows averaged and the mean normalised again.
+at::Tensor zero_shot_classifier(const at::Tensor& prompt_embeddings, const std::vector<int64_t>& counts);
 
 struct ZeroShotMetrics {
   /// Share of images whose class is the first / among the first five by cosine similarity to

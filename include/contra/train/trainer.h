@@ -90,9 +90,9 @@ struct TrainerHooks {
   /// Called after each optimizer step with the steps done and that step's output (momentum
   /// encoders, queues, adaptive samplers); not after a skipped step.
   std::function<void(int64_t step, const losses::ContrastiveOutput&)> after_step;
-  /// Called after each step until it returns a value: the run's length from then on (at least
-  /// the steps done; the schedule's cosine stretches or shrinks to it). A time budget decides
-  /// the length this way once it has measured the speed.
+  /// Called after each step; a value is the run's length from then on (at least the steps done;
+  /// the schedule's cosine stretches or shrinks to it), nullopt leaves it as it is. A time
+  /// budget decides the length this way once it has measured the speed, and may shorten it later.
   std::function<std::optional<int64_t>(int64_t step)> plan_total;
   /// Called every log_every steps and at the end.
   std::function<void(const StepRecord&)> on_log;
