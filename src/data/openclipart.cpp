@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bump when captions, labels or the image conversion change: old cache files then miss.
-constexpr const char* kOpenclipartCacheVersion = "openclipart-1";
+constexpr const char* kOpenclipartCacheVersion = "openclipart-2";
 // A title or description shared by at least this many images names a collection, not an image.
 constexpr int64_t kOpenclipartGenericCount = 10;
 constexpr size_t kOpenclipartMaxCaptionBytes = 200;
@@ -353,9 +353,11 @@ std::vector<std::string> openclipart_captions(const SvgMetadata& meta, std::stri
     if (keywords.size() < kOpenclipartMaxKeywords) keywords.push_back(kw);
   }
   if (!keywords.empty() && !name.empty()) {
-    std::string caption = name + ":";
-    for (size_t i = 0; i < keywords.size(); ++i) caption += (i ? ", " : " ") + keywords[i];
-    add(clip_cut(caption, kOpenclipartMaxCaptionBytes));
+    std::string list;
+    for (size_t i = 0; i < keywords.size(); ++i) list += (i ? ", " : "") + keywords[i];
+    add(clip_cut(name + ": " + list, kOpenclipartMaxCaptionBytes));
+    // The keywords alone too: short texts of a few words are what zero-shot prompts are.
+    add(clip_cut(list, kOpenclipartMaxCaptionBytes));
   }
   if (!description.empty() && generic.count(clip_lower(description)) == 0) add(description);
   if (captions.empty()) captions.push_back("clipart");
