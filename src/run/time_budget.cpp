@@ -38,9 +38,9 @@ int64_t TimeBudgetPlanner::next_check(int64_t done) const {
 void TimeBudgetPlanner::check(int64_t done) {
   auto& p = *plan_;
   const double t = now_();
+  // Since the plan, monitor calls included: their share of the time is already in the rate.
   const double rate = t > p.planned_at_s ? double(done - p.planned_at_step) / (t - p.planned_at_s) : 1e9;
-  double per_step = 1.0 / rate;
-  if (options_.monitor_every > 0) per_step += p.monitor_s / double(options_.monitor_every);
+  const double per_step = 1.0 / rate;
   if (t + double(p.total_steps - done) * per_step > options_.budget_s) {
     const double remaining = std::max(0.0, options_.budget_s - t) * (1 - options_.margin);
     p.total_steps = std::min(p.total_steps, done + int64_t(std::floor(remaining / per_step)));

@@ -18,7 +18,7 @@ namespace contra::run {
 /// monitor's cost (timed once when planning) is reserved for the monitor calls still to come.
 /// A machine can slow down after the measurement (another tenant, a hotter core): halfway through
 /// the steps left (and again halfway through the rest, while at least min_measure_steps remain)
-/// the planner checks the speed measured since the plan, and if the rest at that speed would end
+/// the planner checks the speed measured since the plan (monitor calls included), and if the rest at that speed would end
 /// past the budget it shortens the run to fit, with the margin (never lengthens it; the cosine
 /// shrinks to the new length, a small step in the learning rate).
 /// Given the same measurements the plan is the same (tested with a fake clock).
@@ -41,7 +41,7 @@ struct TimeBudgetPlan {
   double monitor_s = 0;          ///< one online-monitor call, timed when planning (0: none)
   int64_t total_steps = 0;       ///< the run's length
   int64_t replanned_at_step = 0;  ///< the last step at which a check shortened the run (0: none)
-  double remeasured_steps_per_s = 0;  ///< the speed since the plan, measured at that check
+  double remeasured_steps_per_s = 0;  ///< the speed since the plan (monitor included), at that check
   /// The step of the next check (0: none). Every process knows it from the plan.
   int64_t check_at_step = 0;
 };
