@@ -345,7 +345,7 @@ std::vector<Field> build_fields() {
   f.push_back(number<int64_t>("text.tokenizer_sentences", REF(text.tokenizer_sentences), kNonNeg, "training texts drawn to train the tokenizer; 0 = all"));
   f.push_back(flag("text.lowercase", REF(text.lowercase), "a trained tokenizer folds case"));
   f.push_back(number<int64_t>("text.max_len", REF(text.max_len), Range{2, 4096}, "tokens per sequence, <s> included; longer texts are truncated"));
-  f.push_back(names("text.augment", REF(text.augment), augment::text_op_names(), "text augmentations, applied in order to each view"));
+  f.push_back(names("text.augment", REF(text.augment), augment::text_op_names(), "text augmentations, applied in order to each view (clip: to each drawn caption)"));
   f.push_back(number<double>("text.delete_p", REF(text.delete_p), Range{0, 1, false, true}, "delete: probability of deleting each word"));
   f.push_back(number<double>("text.crop_fraction", REF(text.crop_fraction), Range{0, 1, true}, "crop: share of the words the kept span holds"));
   f.push_back(number<int64_t>("text.swap_n", REF(text.swap_n), kNonNeg, "swap: adjacent word swaps per view"));

@@ -13,11 +13,12 @@
 namespace contra::data {
 
 ImageTextLoader::ImageTextLoader(ImageTextDataset dataset, augment::Pipeline pipeline, Tokenizer tokenizer,
-                                 ImageTextLoaderOptions options)
+                                 ImageTextLoaderOptions options, augment::TextAugmenter captions)
     : dataset_(std::move(dataset)),
       pipeline_(std::move(pipeline)),
       tokenizer_(std::move(tokenizer)),
-      options_(options) {
+      options_(options),
+      caption_augmenter_(std::move(captions)) {
   const int64_t n = dataset_.size();
   CONTRA_CHECK(n > 0, "image-text loader: no images");
   CONTRA_CHECK(dataset_.images.dim() == 4 && dataset_.images.scalar_type() == at::kByte,
@@ -80,6 +81,11 @@ Batch ImageTextLoader::next() {
     const auto& options = dataset_.captions[size_t(k)];
     Rng pick(derive_seed(caption_seed, uint64_t(i)));
     captions[size_t(j)] = options[size_t(pick.below(options.size()))];
+  }
+  if (!caption_augmenter_.is_identity()) {
+    const uint64_t augment_seed = derive_seed(options_.seed(), uint64_t(epoch_), uint64_t(batch_), 3);
+    for (int64_t j = 0; j < b; ++j)
+      captions[size_t(j)] = caption_augmenter_.apply_row(captions[size_t(j)], augment_seed, first + j);
   }
   const uint8_t* images = dataset_.images.data_ptr<uint8_t>();
   float* views = out.view1.data_ptr<float>();

@@ -16,6 +16,7 @@
 #include "contra/data/image_text_loader.h"
 #include "contra/data/image_text_split.h"
 #include "contra/data/tokenizer.h"
+#include "contra/data/wordnet_text.h"
 #include "contra/eval/cross_modal.h"
 #include "contra/eval/knn.h"
 #include "contra/eval/linear_probe.h"
@@ -118,7 +119,23 @@ class ImageTextTask : public Task {
                                                        .seed(cfg_.seed)
                                                        .max_len(cfg_.text.max_len)
                                                        .rank(run_.rank)
-                                                       .world_size(run_.world_size));
+                                                       .world_size(run_.world_size),
+                                                   caption_augmenter());
+  }
+
+  /// text.augment applied to each drawn caption (identity by default); synonyms from all of
+  /// WordNet (no WordNet synset is evaluated in a CLIP run).
+  augment::TextAugmenter caption_augmenter() const {
+    const auto options = text_augment_options(cfg_);
+    const auto& ops = options.ops();
+    std::shared_ptr<const augment::SynonymTable> synonyms;
+    if (std::find(ops.begin(), ops.end(), augment::TextOp::kSynonym) != ops.end()) {
+      const auto wordnet = data::load_wordnet(cfg_.text.wordnet_dir);
+      std::vector<int64_t> all(wordnet.synsets.size());
+      for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
+      synonyms = std::make_shared<const augment::SynonymTable>(data::synonym_table(wordnet, all));
+    }
+    return augment::TextAugmenter(options, synonyms);
   }
 
   data::Batch eval_inputs(const at::Tensor& images, const std::vector<std::string>& texts) const override {

@@ -86,6 +86,17 @@ std::unique_ptr<BatchSource> image_text_loader(int64_t rank, int64_t world) {
                                            tokenizer(), ImageTextLoaderOptions(8).seed(5).rank(rank).world_size(world));
 }
 
+/// The same with each caption's words deleted with probability 0.4 and one adjacent swap.
+augment::TextAugmenter caption_views() {
+  return augment::TextAugmenter(
+      augment::TextAugmentOptions().ops({augment::TextOp::kDelete, augment::TextOp::kSwap}).delete_p(0.4));
+}
+std::unique_ptr<BatchSource> augmented_image_text_loader(int64_t rank, int64_t world) {
+  return std::make_unique<ImageTextLoader>(image_text_pairs(), augment::Pipeline(augment::PipelineOptions()),
+                                           tokenizer(), ImageTextLoaderOptions(8).seed(5).rank(rank).world_size(world),
+                                           caption_views());
+}
+
 /// Row i of a token batch without its padding.
 at::Tensor token_row(const TokenBatch& t, int64_t i) { return t.ids[i].masked_select(t.mask[i]); }
 
@@ -148,6 +159,44 @@ TEST(BatchSource, TextBatchMustSplitOverTheRanks) {
 
 TEST(BatchSource, SeekContinuesTheStream_ImageText) { seek_continues_the_stream(image_text_loader); }
 TEST(BatchSource, RanksMakeTheWholeBatch_ImageText) { ranks_make_the_whole_batch(image_text_loader); }
+
+TEST(BatchSource, SeekContinuesTheStream_ImageTextAugmentedCaptions) {
+  seek_continues_the_stream(augmented_image_text_loader);
+}
+TEST(BatchSource, RanksMakeTheWholeBatch_ImageTextAugmentedCaptions) {
+  ranks_make_the_whole_batch(augmented_image_text_loader);
+}
+
+// text.augment on clip captions: row j of batch (e, g) holds the augmenter's view of one of its
+// image's captions, drawn with derive_seed(seed, e, g, 3) for row j; the views differ from the
+// captions; the images and the caption draws are those of the loader without augmentation.
+TEST(BatchSource, ImageTextCaptionsAreAugmentedPerRow) {
+  const auto& d = image_text_pairs();
+  auto plain = std::make_unique<ImageTextLoader>(image_text_pairs(), augment::Pipeline(augment::PipelineOptions()),
+                                                 tokenizer(), ImageTextLoaderOptions(8).seed(5));
+  auto augmented = augmented_image_text_loader(0, 1);
+  const auto views = caption_views();
+  int64_t changed = 0, rows = 0;
+  for (int k = 0; k < 10; ++k) {
+    const Batch a = plain->next(), b = augmented->next();
+    ASSERT_TRUE(at::equal(a.index, b.index));
+    ASSERT_TRUE(at::equal(a.view1, b.view1));
+    const uint64_t seed = derive_seed(5, uint64_t(b.epoch), uint64_t(b.batch), 3);
+    for (int64_t j = 0; j < 8; ++j, ++rows) {
+      const int64_t i = b.index[j].item<int64_t>();
+      bool own_view = false, own_caption = false;
+      for (const auto& c : d.captions[size_t(i)]) {
+        own_view |= at::equal(token_row(tokenizer().encode_batch({views.apply_row(c, seed, j)}, 32), 0),
+                              token_row(b.text1, j));
+        own_caption |= at::equal(token_row(tokenizer().encode_batch({c}, 32), 0), token_row(a.text1, j));
+      }
+      EXPECT_TRUE(own_view) << "batch " << k << " row " << j;
+      EXPECT_TRUE(own_caption) << "batch " << k << " row " << j;
+      changed += !at::equal(token_row(a.text1, j), token_row(b.text1, j));
+    }
+  }
+  EXPECT_GT(changed, rows / 2);
+}
 
 TEST(BatchSource, ImageTextRowsPairAViewWithOneOfItsCaptions) {
   const auto& d = image_text_pairs();

@@ -79,7 +79,7 @@ struct TextConfig {
   int64_t tokenizer_sentences = 200000;    ///< texts drawn to train the tokenizer; 0 = all
   bool lowercase = true;             ///< tokenizer folds case
   int64_t max_len = 32;              ///< tokens per sequence, <s> included
-  std::vector<std::string> augment{"dropout"};  ///< dropout | delete | crop | swap | synonym
+  std::vector<std::string> augment{"dropout"};  ///< dropout | delete | crop | swap | synonym (clip: applied to captions)
   double delete_p = 0.1;
   double crop_fraction = 0.8;
   int64_t swap_n = 1;

@@ -4,6 +4,7 @@
 #include <torch/arg.h>
 
 #include "contra/augment/pipeline.h"
+#include "contra/augment/text.h"
 #include "contra/data/batch.h"
 #include "contra/data/image_text.h"
 #include "contra/data/tokenizer.h"
@@ -31,15 +32,15 @@ struct ImageTextLoaderOptions {
 /// Streams image-text batches over epochs without end: an epoch goes through every image once,
 /// in a seeded order; row i of global batch g holds its image augmented once (view1, by the
 /// pipeline: CLIP uses a random resized crop alone) and one of its captions, chosen by a seeded
-/// draw and tokenized (text1). Labels as the dataset's (-1 unknown), index the image's number.
+/// draw, augmented by the text augmenter (text.augment; identity by default) and tokenized (text1). Labels as the dataset's (-1 unknown), index the image's number.
 /// Everything about row i is drawn from Rng(derive_seed(derive_seed(seed, epoch, batch, k), i))
-/// (k = 1 view, 2 caption), so batch g is a function of the seed and g alone, for any number of
+/// (k = 1 view, 2 caption, 3 caption augmentation), so batch g is a function of the seed and g alone, for any number of
 /// processes and threads, and after seek(g). Batches are made on the calling thread, the images
 /// augmented in parallel with at::parallel_for.
 class ImageTextLoader : public BatchSource {
  public:
   ImageTextLoader(ImageTextDataset dataset, augment::Pipeline pipeline, Tokenizer tokenizer,
-                  ImageTextLoaderOptions options);
+                  ImageTextLoaderOptions options, augment::TextAugmenter captions = augment::TextAugmenter({}));
 
   Batch next() override;
   void seek(int64_t global) override;
@@ -55,6 +56,7 @@ class ImageTextLoader : public BatchSource {
   augment::Pipeline pipeline_;
   Tokenizer tokenizer_;
   ImageTextLoaderOptions options_;
+  augment::TextAugmenter caption_augmenter_;
   std::vector<int64_t> order_;
   int64_t epoch_ = 0, batch_ = 0;
   double wait_seconds_ = 0;
