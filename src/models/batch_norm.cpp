@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "contra/core/error.h"
+#include "contra/models/batch_norm_relu.h"
 
 namespace contra::models {
 
@@ -53,6 +54,20 @@ torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
   const int64_t want = dims_ == 1 ? 2 : 4;
   CONTRA_CHECK(x.dim() == want && x.size(1) == features_, "batch norm expects [N, ", features_,
                dims_ == 1 ? "]" : ", H, W]", ", got ", x.sizes());
+  if (!relu_) return unfused(x);
+  if (fused_ && is_training() && !deferred_batch_norm_stats && !reducer_ && batch_norm_relu_supported(x) &&
+      weight.scalar_type() == torch::kFloat && weight.device().is_cpu()) {
+    {
+      torch::NoGradGuard no_grad;
+      num_batches_tracked.add_(1);
+    }
+    return batch_norm_relu_train(x, weight, bias, running_mean, running_var, momentum_, eps_);
+  }
+  auto y = unfused(x);
+  return torch::relu_(y);
+}
+
+torch::Tensor BatchNormImpl::unfused(const torch::Tensor& x) {
   if (is_training() && deferred_batch_norm_stats) {
     CONTRA_CHECK(!reducer_, "synchronised batch norm cannot hold back its running statistics "
                  "(model.parallel_views with dist.sync_bn)");

@@ -22,8 +22,15 @@ void ConvNetImpl::reset() {
     int64_t out = options.widths()[i];
     CONTRA_CHECK(out >= 1, "model.widths[", i, "] must be >= 1, got ", out);
     body->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false)));
-    body->push_back(BatchNorm(out, 2));
-    body->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    if (options.fuse_bn_relu()) {
+      BatchNorm bn(out, 2);
+      bn->with_relu(/*fused=*/true);
+      body->push_back(bn);
+      body->push_back(torch::nn::Identity());
+    } else {
+      body->push_back(BatchNorm(out, 2));
+      body->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    }
     if (std::find(pools.begin(), pools.end(), int64_t(i)) != pools.end())
       body->push_back(torch::nn::MaxPool2d(2));
     in = out;

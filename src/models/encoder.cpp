@@ -29,7 +29,8 @@ Encoder make_encoder(const EncoderSpec& spec) {
     ConvNet net(ConvNetOptions()
                     .in_channels(spec.in_channels)
                     .widths(spec.widths)
-                    .pool_grid(spec.pool_grid));
+                    .pool_grid(spec.pool_grid)
+                    .fuse_bn_relu(spec.fuse_bn_relu));
     e.module = net.ptr();
     e.forward = [net](const torch::Tensor& x) mutable { return net->forward(x); };
     e.dim = net->output_dim();

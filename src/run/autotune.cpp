@@ -246,6 +246,7 @@ nlohmann::json model_key(const ResolvedRun& run, std::pair<int64_t, int64_t> ima
           {"encoder", c.model.encoder},
           {"widths", c.model.widths},
           {"pool_grid", c.model.pool_grid},
+          {"fuse_bn_relu", c.model.fuse_bn_relu},
           {"small_stem", c.model.small_stem},
           {"base_width", c.model.base_width},
           {"head", {c.model.head_layers, c.model.head_hidden, c.model.head_dim, c.model.head_batch_norm}},

@@ -70,6 +70,7 @@ models::EncoderSpec image_encoder_spec(const config::RunConfig& cfg, int64_t in_
   spec.pool_grid = cfg.model.pool_grid;
   spec.small_stem = cfg.model.small_stem;
   spec.base_width = cfg.model.base_width;
+  spec.fuse_bn_relu = cfg.model.fuse_bn_relu;
   return spec;
 }
 }  // namespace
@@ -102,14 +103,7 @@ data::ManifestOptions manifest_options(const config::RunConfig& cfg) {
 }
 
 methods::SimCLROptions simclr_options(const config::RunConfig& cfg, int64_t in_channels) {
-  models::EncoderSpec spec;
-  spec.kind = models::encoder_kind_from_string(cfg.model.encoder);
-  spec.in_channels = in_channels;
-  spec.widths = cfg.model.widths;
-  spec.pool_grid = cfg.model.pool_grid;
-  spec.small_stem = cfg.model.small_stem;
-  spec.base_width = cfg.model.base_width;
-  return methods::SimCLROptions(spec, cfg.model.head_dim)
+  return methods::SimCLROptions(image_encoder_spec(cfg, in_channels), cfg.model.head_dim)
       .head_hidden(cfg.model.head_hidden)
       .head_layers(cfg.model.head_layers)
       .head_batch_norm(cfg.model.head_batch_norm)

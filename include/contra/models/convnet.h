@@ -17,6 +17,10 @@ struct ConvNetOptions {
   /// Final average pooling to a grid x grid map, flattened (default 1: global pooling). A 2x2
   /// grid keeps coarse layout, which matters on small centred images such as Fashion-MNIST.
   TORCH_ARG(int64_t, pool_grid) = 1;
+  /// Batch norm and ReLU as one fused pass each way in training on the CPU
+  /// (models/batch_norm_relu.h; the same up to float rounding). The ReLU's place in `body`
+  /// then holds an Identity, so parameter names do not change.
+  TORCH_ARG(bool, fuse_bn_relu) = false;
 };
 
 /// A small ConvNet: blocks of 3x3 conv (no bias) + BN + ReLU, max-pools where asked, then global

@@ -28,6 +28,8 @@ struct EncoderSpec {
   /// ResNet stem and base width.
   bool small_stem = true;
   int64_t base_width = 64;
+  /// ConvNet: batch norm + ReLU fused in training (ConvNetOptions::fuse_bn_relu).
+  bool fuse_bn_relu = false;
 };
 
 Encoder make_encoder(const EncoderSpec& spec);
