@@ -45,6 +45,10 @@ void DeferredBatchNormStats::replay() {
 void BatchNormImpl::update_running_stats(const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   num_batches_tracked.add_(1);
+  if (fuses(x)) {  // the fused forward's own update (the output is dropped)
+    batch_norm_relu_train(x, weight, bias, running_mean, running_var, momentum_, eps_);
+    return;
+  }
   // forward()'s own call (the output is dropped; the statistics depend on x alone).
   torch::batch_norm(x, weight, bias, running_mean, running_var, /*training=*/true, momentum_, eps_,
                     at::globalContext().userEnabledCuDNN());
@@ -55,8 +59,11 @@ torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
   CONTRA_CHECK(x.dim() == want && x.size(1) == features_, "batch norm expects [N, ", features_,
                dims_ == 1 ? "]" : ", H, W]", ", got ", x.sizes());
   if (!relu_) return unfused(x);
-  if (fused_ && is_training() && !deferred_batch_norm_stats && !reducer_ && batch_norm_relu_supported(x) &&
-      weight.scalar_type() == torch::kFloat && weight.device().is_cpu()) {
+  if (is_training() && fuses(x)) {
+    if (deferred_batch_norm_stats) {  // the running statistics' update waits for replay()
+      deferred_batch_norm_stats->passes_.push_back({this, x.detach()});
+      return batch_norm_relu_train(x, weight, bias, running_mean.clone(), running_var.clone(), momentum_, eps_);
+    }
     {
       torch::NoGradGuard no_grad;
       num_batches_tracked.add_(1);
@@ -65,6 +72,11 @@ torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
   }
   auto y = unfused(x);
   return torch::relu_(y);
+}
+
+bool BatchNormImpl::fuses(const torch::Tensor& x) const {
+  return relu_ && fused_ && !reducer_ && batch_norm_relu_supported(x) && weight.scalar_type() == torch::kFloat &&
+         weight.device().is_cpu();
 }
 
 torch::Tensor BatchNormImpl::unfused(const torch::Tensor& x) {

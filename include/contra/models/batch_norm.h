@@ -19,8 +19,9 @@ class StatsReducer {
 
 /// Batch normalisation over [N, C] (dims 1) or [N, C, H, W] (dims 2) inputs, the models' only
 /// batch norm. Alone it is torch::nn::BatchNorm1d/2d exactly (same parameters, buffers and
-/// names, same kernel), or batch norm + ReLU (with_relu). Given a StatsReducer, training batches are normalised with the mean and
-/// variance of every process's batch (SyncBatchNorm), the running statistics too.
+/// names, same kernel), or batch norm + ReLU (with_relu). Given a StatsReducer, training batches
+/// are normalised with the mean and variance of every process's batch (SyncBatchNorm), the
+/// running statistics too.
 class BatchNormImpl : public torch::nn::Cloneable<BatchNormImpl> {
  public:
   BatchNormImpl(int64_t features, int64_t dims, double eps = 1e-5, double momentum = 0.1);
@@ -30,7 +31,7 @@ class BatchNormImpl : public torch::nn::Cloneable<BatchNormImpl> {
   void synchronise(std::shared_ptr<StatsReducer> reducer) { reducer_ = std::move(reducer); }
   /// Apply ReLU to the output too (the layer then stands for batch norm + ReLU). `fused`: in
   /// training on the CPU, one fused pass each way (models/batch_norm_relu.h) where it applies
-  /// (not with synchronised or held-back statistics); otherwise torch::batch_norm, then ReLU.
+  /// (not with synchronised statistics); otherwise torch::batch_norm, then ReLU.
   void with_relu(bool fused) { relu_ = true, fused_ = fused; }
 
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
@@ -41,6 +42,8 @@ class BatchNormImpl : public torch::nn::Cloneable<BatchNormImpl> {
   /// The training pass's running-statistics update alone (output discarded).
   void update_running_stats(const torch::Tensor& x);
   torch::Tensor unfused(const torch::Tensor& x);
+  /// Training passes on x take the fused batch norm + ReLU.
+  bool fuses(const torch::Tensor& x) const;
   int64_t features_, dims_;
   double eps_, momentum_;
   bool relu_ = false, fused_ = false;
