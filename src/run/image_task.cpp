@@ -85,13 +85,14 @@ class ImageTask : public Task {
     data::ImageDataset train, test;
     const bool want_test = run_.eval_split == data::EvalSplit::kTest;
     const auto image_text = data::image_text_dataset_kinds();
-    if (std::count(image_text.begin(), image_text.end(), run_.dataset)) {
+    const bool from_image_text = std::count(image_text.begin(), image_text.end(), run_.dataset) > 0;
+    if (from_image_text) {
       std::tie(train, test) = read_image_text_images();
     } else {
       train = read(data::Split::kTrain);
       if (want_test) test = read(data::Split::kTest);
     }
-    if (!want_test && !std::count(image_text.begin(), image_text.end(), run_.dataset)) {
+    if (!want_test && !from_image_text) {
       const int64_t n = train.size(), v = cfg_.eval.val_size;
       CONTRA_CHECK(v < n, "eval.val_size (", v, ") must be smaller than the training set (", n, ")");
       test = slice(train, n - v, n);
