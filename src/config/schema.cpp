@@ -327,7 +327,7 @@ std::vector<Field> build_fields() {
   f.push_back(text("model.encoder", REF(model.encoder), models::encoder_kind_names(), "encoder architecture"));
   f.push_back(list<int64_t>("model.widths", REF(model.widths), at_least(1), "convnet: channels of each conv block"));
   f.push_back(number<int64_t>("model.pool_grid", REF(model.pool_grid), Range{1, 7}, "convnet: final average-pool grid side (1 = global)"));
-  f.push_back(flag("model.fuse_bn_relu", REF(model.fuse_bn_relu), "convnet: batch norm + ReLU in one fused pass each way in training on the CPU, channels-last (same results up to float rounding; not faster than LibTorch's where measured); false = LibTorch's batch norm, then ReLU"));
+  f.push_back(flag("model.fuse_bn_relu", REF(model.fuse_bn_relu), "convnet: batch norm + ReLU fused (two sweeps each way instead of three) in training on the CPU, channels-last (same results up to float rounding; not faster than LibTorch's where measured); false = LibTorch's batch norm, then ReLU"));
   f.push_back(flag("model.small_stem", REF(model.small_stem), "resnet: 3x3 stride-1 stem, no max-pool"));
   f.push_back(number<int64_t>("model.base_width", REF(model.base_width), at_least(1), "resnet: channels of the first stage"));
   f.push_back(number<int64_t>("model.head_layers", REF(model.head_layers), at_least(1), "projection head linear layers"));

@@ -49,9 +49,9 @@ struct ModelConfig {
   std::string encoder = "convnet";  ///< convnet | resnet18 | resnet34 | resnet50
   std::vector<int64_t> widths{32, 64, 128, 256};
   int64_t pool_grid = 1;  ///< convnet: final average-pool grid side
-  /// convnet: batch norm + ReLU as one fused pass each way in training on the CPU, channels-last
-  /// (models/batch_norm_relu.h); the same model and results up to float rounding. Off by
-  /// default: not faster than LibTorch's layers on the machine it was measured on (BENCHMARKS.md).
+  /// convnet: batch norm + ReLU fused (two sweeps over memory each way instead of three) in
+  /// training on the CPU, channels-last (models/batch_norm_relu.h); the same model and results up
+  /// to float rounding. Off by default: not faster than LibTorch's layers where measured.
   bool fuse_bn_relu = false;
   bool small_stem = true;
   int64_t base_width = 64;

@@ -32,10 +32,11 @@ struct ImageTextLoaderOptions {
 /// Streams image-text batches over epochs without end: an epoch goes through every image once,
 /// in a seeded order; row i of global batch g holds its image augmented once (view1, by the
 /// pipeline: CLIP uses a random resized crop alone) and one of its captions, chosen by a seeded
-/// draw, augmented by the text augmenter (text.augment; identity by default) and tokenized (text1). Labels as the dataset's (-1 unknown), index the image's number.
-/// Everything about row i is drawn from Rng(derive_seed(derive_seed(seed, epoch, batch, k), i))
-/// (k = 1 view, 2 caption, 3 caption augmentation), so batch g is a function of the seed and g alone, for any number of
-/// processes and threads, and after seek(g). Batches are made on the calling thread, the images
+/// draw, changed by the caption augmenter (text.augment; identity by default) and tokenized
+/// (text1). Labels as the dataset's (-1 unknown), index the image's number. Everything about row
+/// i is drawn from Rng(derive_seed(derive_seed(seed, epoch, batch, k), i)) (k = 1 view,
+/// 2 caption, 3 caption augmentation), so batch g is a function of the seed and g alone, for any
+/// number of processes and threads, and after seek(g). Batches are made on the calling thread, the images
 /// augmented in parallel with at::parallel_for.
 class ImageTextLoader : public BatchSource {
  public:

@@ -30,7 +30,7 @@ class BatchNormImpl : public torch::nn::Cloneable<BatchNormImpl> {
   /// Synchronise training statistics through `reducer` (null: this process alone).
   void synchronise(std::shared_ptr<StatsReducer> reducer) { reducer_ = std::move(reducer); }
   /// Apply ReLU to the output too (the layer then stands for batch norm + ReLU). `fused`: in
-  /// training on the CPU, one fused pass each way (models/batch_norm_relu.h) where it applies
+  /// training on the CPU, fused (models/batch_norm_relu.h) where it applies
   /// (not with synchronised statistics); otherwise torch::batch_norm, then ReLU.
   void with_relu(bool fused) { relu_ = true, fused_ = fused; }
 

@@ -3,9 +3,9 @@
 
 namespace contra::models {
 
-/// Batch norm in training mode followed by ReLU, in one pass each way over memory, where LibTorch
-/// makes three forward (statistics, normalise, ReLU) and three backward (ReLU, two of batch
-/// norm). Forward: per-channel mean and biased variance of x over N, H, W (sums in double),
+/// Batch norm in training mode followed by ReLU, in two sweeps over memory each way where LibTorch
+/// makes three: forward statistics, then normalise-and-clamp (LibTorch: statistics, normalise,
+/// ReLU); backward masked sums, then the input gradient (LibTorch: ReLU, two of batch norm). Forward: per-channel mean and biased variance of x over N, H, W (sums in double),
 /// y = max(0, (x - mean) / sqrt(var + eps) * weight + bias), and the running statistics updated
 /// as torch::batch_norm does (running_var with the unbiased variance). Backward recomputes the
 /// ReLU mask from x instead of keeping y, and gives the gradients of x, weight and bias (no

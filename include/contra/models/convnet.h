@@ -17,9 +17,9 @@ struct ConvNetOptions {
   /// Final average pooling to a grid x grid map, flattened (default 1: global pooling). A 2x2
   /// grid keeps coarse layout, which matters on small centred images such as Fashion-MNIST.
   TORCH_ARG(int64_t, pool_grid) = 1;
-  /// Batch norm and ReLU as one fused pass each way in training on the CPU
-  /// (models/batch_norm_relu.h; the same up to float rounding). The ReLU's place in `body`
-  /// then holds an Identity, so parameter names do not change.
+  /// Batch norm and ReLU fused (two sweeps over memory each way instead of three) in training on
+  /// the CPU, channels-last (models/batch_norm_relu.h; the same up to float rounding). The ReLU's
+  /// place in `body` then holds an Identity, so parameter names do not change.
   TORCH_ARG(bool, fuse_bn_relu) = false;
 };
 
